@@ -1,0 +1,301 @@
+"""The signaling wire protocol, defined once, as data.
+
+Every frame is one JSON object with a ``type``. Each type is one pydantic model;
+client and server frames are two discriminated unions on ``type``. Field names
+on the wire are camelCase, the names WebRTC itself uses (``sdp``, ``candidate``,
+``sdpMid``, ``sdpMLineIndex``, ``iceServers``) so a browser can pass them
+straight to ``RTCPeerConnection``. ``docs/protocol.md`` documents the same.
+
+This module is a leaf: it imports nothing from duet, so the server, the headless
+participant and the tests all speak exactly the same protocol.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "MAX_FRAME_BYTES",
+    "Role",
+    "ErrorCode",
+    "CloseCode",
+    "ProtocolError",
+    "IceCandidate",
+    "IceServer",
+    "PeerInfo",
+    "RoomInfo",
+    "Join",
+    "Offer",
+    "Answer",
+    "Candidate",
+    "Bye",
+    "Ping",
+    "Pong",
+    "Welcome",
+    "PeerJoined",
+    "PeerLeft",
+    "Error",
+    "ClientMessage",
+    "ServerMessage",
+    "parse_client_message",
+    "parse_server_message",
+    "dump_message",
+]
+
+PROTOCOL_VERSION = 1
+"""Version carried in ``join`` and ``welcome``; a server refuses versions it does not speak."""
+
+MAX_FRAME_BYTES = 64 * 1024
+"""Largest frame a server accepts (bytes of UTF-8). A full SDP offer with audio,
+video and a data channel is 5-12 KB in Chromium, so 64 KiB leaves ample room."""
+
+
+class Role(str, enum.Enum):
+    """The two seats of a room."""
+
+    HOST = "host"
+    GUEST = "guest"
+
+    @property
+    def other(self) -> Role:
+        return Role.GUEST if self is Role.HOST else Role.HOST
+
+
+class ErrorCode(str, enum.Enum):
+    """Stable ``code`` values of ``error`` frames."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_MESSAGE = "invalid_message"
+    UNKNOWN_TYPE = "unknown_type"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    NOT_JOINED = "not_joined"
+    ALREADY_JOINED = "already_joined"
+    OUT_OF_ORDER = "out_of_order"
+    PEER_ABSENT = "peer_absent"
+    UNAUTHORIZED = "unauthorized"
+    ROOM_NOT_FOUND = "room_not_found"
+    ROOM_ENDED = "room_ended"
+    ROOM_EXPIRED = "room_expired"
+    TOO_EARLY = "too_early"
+    REPLACED = "replaced"
+    JOIN_TIMEOUT = "join_timeout"
+    HEARTBEAT_TIMEOUT = "heartbeat_timeout"
+
+
+class CloseCode(enum.IntEnum):
+    """WebSocket close codes the server uses (4000-4999 is the application range)."""
+
+    NORMAL = 1000
+    UNAUTHORIZED = 4001
+    ROOM_NOT_FOUND = 4004
+    JOIN_TIMEOUT = 4008
+    REPLACED = 4009
+    ROOM_ENDED = 4010
+    ROOM_EXPIRED = 4011
+    HEARTBEAT_TIMEOUT = 4012
+    TOO_EARLY = 4013
+    UNSUPPORTED_VERSION = 4014
+
+
+class ProtocolError(ValueError):
+    """A frame that cannot be accepted; ``code`` is what the ``error`` frame carries."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+
+# --- value objects -----------------------------------------------------------
+
+
+class IceCandidate(_Wire):
+    """``RTCIceCandidateInit``: one trickled ICE candidate."""
+
+    candidate: str = Field(max_length=1024)
+    sdp_mid: str | None = Field(default=None, max_length=64)
+    sdp_m_line_index: int | None = Field(default=None, alias="sdpMLineIndex", ge=0, le=64)
+    username_fragment: str | None = Field(default=None, max_length=256)
+
+
+class IceServer(_Wire):
+    """``RTCIceServer``: a STUN or TURN server the client may use."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class PeerInfo(_Wire):
+    """Who sits in a seat of the room."""
+
+    role: Role
+    name: str
+    present: bool = False
+
+
+class RoomInfo(_Wire):
+    """What a participant needs to know about the room."""
+
+    id: str
+    title: str
+
+
+# --- client -> server ---------------------------------------------------------
+
+
+class Join(_Wire):
+    """First frame on a socket: proves who the participant is with its join token."""
+
+    type: Literal["join"] = "join"
+    v: int = PROTOCOL_VERSION
+    token: str = Field(max_length=4096)
+
+
+class Offer(_Wire):
+    """An SDP offer for the other participant (relayed unchanged)."""
+
+    type: Literal["offer"] = "offer"
+    sdp: str = Field(max_length=MAX_FRAME_BYTES)
+
+
+class Answer(_Wire):
+    """An SDP answer to the other participant's offer (relayed unchanged)."""
+
+    type: Literal["answer"] = "answer"
+    sdp: str = Field(max_length=MAX_FRAME_BYTES)
+
+
+class Candidate(_Wire):
+    """A trickled ICE candidate; ``null`` marks the end of candidates."""
+
+    type: Literal["candidate"] = "candidate"
+    candidate: IceCandidate | None
+
+
+class Bye(_Wire):
+    """The participant leaves on purpose (hang up)."""
+
+    type: Literal["bye"] = "bye"
+
+
+class Ping(_Wire):
+    """Keep-alive; the server answers ``pong`` with the same ``id``."""
+
+    type: Literal["ping"] = "ping"
+    id: int | None = None
+
+
+# --- server -> client ---------------------------------------------------------
+
+
+class Pong(_Wire):
+    """Answer to ``ping``."""
+
+    type: Literal["pong"] = "pong"
+    id: int | None = None
+
+
+class Welcome(_Wire):
+    """Answer to a valid ``join``: who you are, who the other is, how to connect."""
+
+    type: Literal["welcome"] = "welcome"
+    v: int = PROTOCOL_VERSION
+    room: RoomInfo
+    you: PeerInfo
+    peer: PeerInfo
+    polite: bool
+    """True for the polite peer of perfect negotiation (it yields on glare)."""
+    ice_servers: list[IceServer]
+    ping_interval_s: float
+    """Seconds between the client's ``ping`` frames; the server drops a socket
+    that stays silent for three intervals."""
+
+
+class PeerJoined(_Wire):
+    """The other participant joined (or came back): the one already there offers."""
+
+    type: Literal["peer-joined"] = "peer-joined"
+    peer: PeerInfo
+    rejoined: bool = False
+
+
+class PeerLeft(_Wire):
+    """The other participant left; ``reason`` is ``bye``, ``closed`` or ``timeout``."""
+
+    type: Literal["peer-left"] = "peer-left"
+    peer: PeerInfo
+    reason: Literal["bye", "closed", "timeout"]
+
+
+class Error(_Wire):
+    """Something the client sent was refused, or the socket is about to close."""
+
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+
+
+ClientMessage = Annotated[Join | Offer | Answer | Candidate | Bye | Ping, Field(discriminator="type")]
+ServerMessage = Annotated[
+    Welcome | PeerJoined | PeerLeft | Offer | Answer | Candidate | Bye | Pong | Error,
+    Field(discriminator="type"),
+]
+
+_M = TypeVar("_M")
+
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+_server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > max_bytes:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"frame is {size} bytes; the limit is {max_bytes}")
+    try:
+        return adapter.validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        kind = first["type"]
+        if kind == "json_invalid":
+            raise ProtocolError(ErrorCode.INVALID_JSON, "frame is not valid JSON") from None
+        if kind == "union_tag_invalid":
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_TYPE, f"unknown message type {first['input'].get('type')!r}"
+            ) from None
+        if kind in {"union_tag_not_found", "model_attributes_type"} and not first["loc"]:
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE, "a frame must be a JSON object with a 'type'"
+            ) from None
+        where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{where}: {first['msg']}") from None
+
+
+def parse_client_message(text: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage:
+    """Parse one frame a client sent; raises :class:`ProtocolError` with a precise code."""
+    return _parse(_client_adapter, text, max_bytes)
+
+
+def parse_server_message(text: str | bytes, max_bytes: int = 4 * MAX_FRAME_BYTES) -> ServerMessage:
+    """Parse one frame a server sent (used by the headless participant)."""
+    return _parse(_server_adapter, text, max_bytes)
+
+
+def dump_message(message: BaseModel) -> str:
+    """Serialise any protocol message to its wire JSON (camelCase, no nulls dropped)."""
+    return message.model_dump_json(by_alias=True)

@@ -1,0 +1,301 @@
+"""The rules of a two-seat room, as pure code.
+
+A :class:`Room` holds the seats (host, guest) and the negotiation state. Every
+input (a participant joins, sends a frame, its socket closes, time passes) goes
+through one method that takes the clock as ``now`` and returns the actions the
+edge must carry out, in order: frames to send, sockets to close, events to
+record. Nothing here awaits or touches a socket, so the whole behaviour is
+tested as transition lists.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from signaling.messages import (
+    Answer,
+    Bye,
+    Candidate,
+    ClientMessage,
+    CloseCode,
+    Error,
+    ErrorCode,
+    IceServer,
+    Join,
+    Offer,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    Ping,
+    Pong,
+    Role,
+    RoomInfo,
+    ServerMessage,
+    Welcome,
+)
+
+__all__ = [
+    "ConnId",
+    "Send",
+    "Close",
+    "Record",
+    "Action",
+    "RoomPhase",
+    "SeatState",
+    "IllegalTransition",
+    "Room",
+]
+
+ConnId: TypeAlias = int
+"""Opaque id the edge gives each socket."""
+
+EventType = Literal["joined", "left", "reconnected", "ended", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``message`` on socket ``conn``."""
+
+    conn: ConnId
+    message: ServerMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close socket ``conn`` with ``code`` (after any ``Send`` before it)."""
+
+    conn: ConnId
+    code: CloseCode
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Store a room event (``role`` is ``None`` for room-wide events)."""
+
+    type: EventType
+    role: Role | None
+    data: dict[str, str] = field(default_factory=dict)
+
+
+Action: TypeAlias = Send | Close | Record
+
+
+class RoomPhase(str, enum.Enum):
+    """Where the room is: nobody or one person connected, both connected, or over."""
+
+    WAITING = "waiting"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class SeatState(str, enum.Enum):
+    """Whether a seat has a live socket."""
+
+    EMPTY = "empty"
+    CONNECTED = "connected"
+
+
+class IllegalTransition(RuntimeError):
+    """A method was called in a state where it makes no sense (a bug in the edge)."""
+
+
+@dataclass(slots=True)
+class _Seat:
+    role: Role
+    name: str
+    state: SeatState = SeatState.EMPTY
+    conn: ConnId | None = None
+    last_seen: float = 0.0
+    has_joined: bool = False
+
+
+class Room:
+    """One room's seats and negotiation state; every method returns actions."""
+
+    def __init__(
+        self,
+        *,
+        room_id: str,
+        title: str,
+        host_name: str,
+        guest_name: str,
+        expires_at: float,
+        ice_servers: list[IceServer],
+        ping_interval_s: float,
+    ) -> None:
+        self.info = RoomInfo(id=room_id, title=title)
+        self.expires_at = expires_at
+        """Wall-clock seconds (UNIX epoch) after which the room closes itself."""
+        self.ice_servers = ice_servers
+        self.ping_interval_s = ping_interval_s
+        self.phase = RoomPhase.WAITING
+        self._seats = {
+            Role.HOST: _Seat(Role.HOST, host_name),
+            Role.GUEST: _Seat(Role.GUEST, guest_name),
+        }
+        self._offers_pending: set[Role] = set()
+        self._negotiating = False
+
+    # --- queries -----------------------------------------------------------
+
+    @property
+    def silence_limit_s(self) -> float:
+        """A socket silent for this long is considered dead (three ping intervals)."""
+        return 3 * self.ping_interval_s
+
+    def conn_of(self, role: Role) -> ConnId | None:
+        return self._seats[role].conn
+
+    def role_of(self, conn: ConnId) -> Role | None:
+        for seat in self._seats.values():
+            if seat.conn == conn:
+                return seat.role
+        return None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(seat.state is SeatState.EMPTY for seat in self._seats.values())
+
+    def _peer_info(self, role: Role) -> PeerInfo:
+        seat = self._seats[role]
+        return PeerInfo(role=role, name=seat.name, present=seat.state is SeatState.CONNECTED)
+
+    # --- inputs ------------------------------------------------------------
+
+    def join(self, conn: ConnId, role: Role, now: float) -> list[Action]:
+        """A socket proved it holds ``role``'s token; it takes the seat."""
+        self._require_open()
+        seat, other = self._seats[role], self._seats[role.other]
+        actions: list[Action] = []
+        replaced = seat.state is SeatState.CONNECTED
+        if replaced:
+            assert seat.conn is not None
+            actions += [
+                Send(seat.conn, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
+                Close(seat.conn, CloseCode.REPLACED, "replaced by a newer connection"),
+            ]
+        rejoined = seat.has_joined
+        seat.state, seat.conn, seat.last_seen, seat.has_joined = SeatState.CONNECTED, conn, now, True
+        actions.append(
+            Send(
+                conn,
+                Welcome(
+                    room=self.info,
+                    you=self._peer_info(role),
+                    peer=self._peer_info(role.other),
+                    polite=role is Role.GUEST,
+                    ice_servers=self.ice_servers,
+                    ping_interval_s=self.ping_interval_s,
+                ),
+            )
+        )
+        if other.state is SeatState.CONNECTED:
+            assert other.conn is not None
+            self._new_pairing()
+            actions.append(Send(other.conn, PeerJoined(peer=self._peer_info(role), rejoined=rejoined)))
+        actions.append(Record("reconnected" if replaced else "joined", role))
+        self._update_phase()
+        return actions
+
+    def handle(self, conn: ConnId, message: ClientMessage, now: float) -> list[Action]:
+        """A joined socket sent a frame."""
+        role = self.role_of(conn)
+        if role is None:
+            raise IllegalTransition(f"expected a connection seated in room {self.info.id}, got {conn}")
+        seat, other = self._seats[role], self._seats[role.other]
+        seat.last_seen = now
+        match message:
+            case Ping(id=ping_id):
+                return [Send(conn, Pong(id=ping_id))]
+            case Join():
+                return [Send(conn, Error(code=ErrorCode.ALREADY_JOINED, message="This socket has already joined."))]
+            case Bye():
+                return self._leave(role, "bye", close=CloseCode.NORMAL)
+            case Offer() | Answer() | Candidate() if other.conn is None:
+                if isinstance(message, Candidate):
+                    return []  # a late candidate after the peer left is normal; drop it
+                return [Send(conn, Error(code=ErrorCode.PEER_ABSENT, message=f"{other.name} is not here yet."))]
+            case Offer():
+                self._offers_pending.add(role)
+                self._negotiating = True
+                return [Send(other.conn, message)]  # type: ignore[arg-type]
+            case Answer():
+                if role.other not in self._offers_pending:
+                    return [Send(conn, Error(code=ErrorCode.OUT_OF_ORDER, message="An answer needs an offer first."))]
+                self._offers_pending.discard(role.other)
+                return [Send(other.conn, message)]  # type: ignore[arg-type]
+            case Candidate():
+                if not self._negotiating:
+                    return [
+                        Send(conn, Error(code=ErrorCode.OUT_OF_ORDER, message="Candidates need an offer first."))
+                    ]
+                return [Send(other.conn, message)]  # type: ignore[arg-type]
+        raise IllegalTransition(f"expected a client message, got {message!r}")  # pragma: no cover
+
+    def disconnect(self, conn: ConnId, now: float) -> list[Action]:
+        """A socket closed. A socket that was replaced or already removed changes nothing."""
+        role = self.role_of(conn)
+        if role is None or self.phase is RoomPhase.CLOSED:
+            return []
+        return self._leave(role, "closed", close=None)
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: close the room once it expires, drop sockets gone silent."""
+        if self.phase is RoomPhase.CLOSED:
+            return []
+        if now >= self.expires_at:
+            return self.close(ErrorCode.ROOM_EXPIRED, "This session has expired.", event="expired")
+        actions: list[Action] = []
+        for seat in self._seats.values():
+            if seat.state is SeatState.CONNECTED and now - seat.last_seen > self.silence_limit_s:
+                actions += self._leave(seat.role, "timeout", close=CloseCode.HEARTBEAT_TIMEOUT)
+        return actions
+
+    def close(
+        self, code: ErrorCode, message: str, *, event: Literal["ended", "expired"] = "ended"
+    ) -> list[Action]:
+        """The room is over (ended by the API or expired): everyone is told and disconnected."""
+        self._require_open()
+        close_code = CloseCode.ROOM_EXPIRED if event == "expired" else CloseCode.ROOM_ENDED
+        actions: list[Action] = []
+        for seat in self._seats.values():
+            if seat.conn is not None:
+                actions += [Send(seat.conn, Error(code=code, message=message)), Close(seat.conn, close_code, message)]
+            seat.state, seat.conn = SeatState.EMPTY, None
+        self.phase = RoomPhase.CLOSED
+        actions.append(Record(event, None))
+        return actions
+
+    # --- internals ---------------------------------------------------------
+
+    def _leave(
+        self, role: Role, reason: Literal["bye", "closed", "timeout"], *, close: CloseCode | None
+    ) -> list[Action]:
+        seat, other = self._seats[role], self._seats[role.other]
+        if seat.state is not SeatState.CONNECTED or seat.conn is None:
+            raise IllegalTransition(f"expected {role.value} to be connected, got {seat.state.value}")
+        actions: list[Action] = []
+        if close is not None:
+            actions.append(Close(seat.conn, close, reason))
+        seat.state, seat.conn = SeatState.EMPTY, None
+        if other.conn is not None:
+            actions.append(Send(other.conn, PeerLeft(peer=self._peer_info(role), reason=reason)))
+        actions.append(Record("left", role, {"reason": reason}))
+        self._new_pairing()
+        self._update_phase()
+        return actions
+
+    def _new_pairing(self) -> None:
+        self._offers_pending.clear()
+        self._negotiating = False
+
+    def _update_phase(self) -> None:
+        both = all(seat.state is SeatState.CONNECTED for seat in self._seats.values())
+        self.phase = RoomPhase.LIVE if both else RoomPhase.WAITING
+
+    def _require_open(self) -> None:
+        if self.phase is RoomPhase.CLOSED:
+            raise IllegalTransition(f"expected room {self.info.id} to be open, got {self.phase.value}")
