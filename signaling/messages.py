@@ -19,32 +19,32 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 __all__ = [
-    "PROTOCOL_VERSION",
     "MAX_FRAME_BYTES",
-    "Role",
-    "ErrorCode",
+    "PROTOCOL_VERSION",
+    "Answer",
+    "Bye",
+    "Candidate",
+    "ClientMessage",
     "CloseCode",
-    "ProtocolError",
+    "Error",
+    "ErrorCode",
     "IceCandidate",
     "IceServer",
-    "PeerInfo",
-    "RoomInfo",
     "Join",
     "Offer",
-    "Answer",
-    "Candidate",
-    "Bye",
-    "Ping",
-    "Pong",
-    "Welcome",
+    "PeerInfo",
     "PeerJoined",
     "PeerLeft",
-    "Error",
-    "ClientMessage",
+    "Ping",
+    "Pong",
+    "ProtocolError",
+    "Role",
+    "RoomInfo",
     "ServerMessage",
+    "Welcome",
+    "dump_message",
     "parse_client_message",
     "parse_server_message",
-    "dump_message",
 ]
 
 PROTOCOL_VERSION = 1
@@ -55,7 +55,7 @@ MAX_FRAME_BYTES = 64 * 1024
 video and a data channel is 5-12 KB in Chromium, so 64 KiB leaves ample room."""
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """The two seats of a room."""
 
     HOST = "host"
@@ -66,7 +66,7 @@ class Role(str, enum.Enum):
         return Role.GUEST if self is Role.HOST else Role.HOST
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     """Stable ``code`` values of ``error`` frames."""
 
     INVALID_JSON = "invalid_json"

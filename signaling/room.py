@@ -37,15 +37,15 @@ from signaling.messages import (
 )
 
 __all__ = [
-    "ConnId",
-    "Send",
-    "Close",
-    "Record",
     "Action",
+    "Close",
+    "ConnId",
+    "IllegalTransition",
+    "Record",
+    "Room",
     "RoomPhase",
     "SeatState",
-    "IllegalTransition",
-    "Room",
+    "Send",
 ]
 
 ConnId: TypeAlias = int
@@ -83,7 +83,7 @@ class Record:
 Action: TypeAlias = Send | Close | Record
 
 
-class RoomPhase(str, enum.Enum):
+class RoomPhase(enum.StrEnum):
     """Where the room is: nobody or one person connected, both connected, or over."""
 
     WAITING = "waiting"
@@ -91,7 +91,7 @@ class RoomPhase(str, enum.Enum):
     CLOSED = "closed"
 
 
-class SeatState(str, enum.Enum):
+class SeatState(enum.StrEnum):
     """Whether a seat has a live socket."""
 
     EMPTY = "empty"
@@ -174,7 +174,10 @@ class Room:
         if replaced:
             assert seat.conn is not None
             actions += [
-                Send(seat.conn, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
+                Send(
+                    seat.conn,
+                    Error(code=ErrorCode.REPLACED, message="You joined from another tab or device."),
+                ),
                 Close(seat.conn, CloseCode.REPLACED, "replaced by a newer connection"),
             ]
         rejoined = seat.has_joined
@@ -211,28 +214,42 @@ class Room:
             case Ping(id=ping_id):
                 return [Send(conn, Pong(id=ping_id))]
             case Join():
-                return [Send(conn, Error(code=ErrorCode.ALREADY_JOINED, message="This socket has already joined."))]
+                return [
+                    Send(
+                        conn, Error(code=ErrorCode.ALREADY_JOINED, message="This socket has already joined.")
+                    )
+                ]
             case Bye():
                 return self._leave(role, "bye", close=CloseCode.NORMAL)
             case Offer() | Answer() | Candidate() if other.conn is None:
                 if isinstance(message, Candidate):
                     return []  # a late candidate after the peer left is normal; drop it
-                return [Send(conn, Error(code=ErrorCode.PEER_ABSENT, message=f"{other.name} is not here yet."))]
+                return [
+                    Send(conn, Error(code=ErrorCode.PEER_ABSENT, message=f"{other.name} is not here yet."))
+                ]
             case Offer():
                 self._offers_pending.add(role)
                 self._negotiating = True
-                return [Send(other.conn, message)]  # type: ignore[arg-type]
+                return [Send(other.conn, message)]
             case Answer():
                 if role.other not in self._offers_pending:
-                    return [Send(conn, Error(code=ErrorCode.OUT_OF_ORDER, message="An answer needs an offer first."))]
+                    return [
+                        Send(
+                            conn,
+                            Error(code=ErrorCode.OUT_OF_ORDER, message="An answer needs an offer first."),
+                        )
+                    ]
                 self._offers_pending.discard(role.other)
-                return [Send(other.conn, message)]  # type: ignore[arg-type]
+                return [Send(other.conn, message)]
             case Candidate():
                 if not self._negotiating:
                     return [
-                        Send(conn, Error(code=ErrorCode.OUT_OF_ORDER, message="Candidates need an offer first."))
+                        Send(
+                            conn,
+                            Error(code=ErrorCode.OUT_OF_ORDER, message="Candidates need an offer first."),
+                        )
                     ]
-                return [Send(other.conn, message)]  # type: ignore[arg-type]
+                return [Send(other.conn, message)]
         raise IllegalTransition(f"expected a client message, got {message!r}")  # pragma: no cover
 
     def disconnect(self, conn: ConnId, now: float) -> list[Action]:
@@ -263,7 +280,10 @@ class Room:
         actions: list[Action] = []
         for seat in self._seats.values():
             if seat.conn is not None:
-                actions += [Send(seat.conn, Error(code=code, message=message)), Close(seat.conn, close_code, message)]
+                actions += [
+                    Send(seat.conn, Error(code=code, message=message)),
+                    Close(seat.conn, close_code, message),
+                ]
             seat.state, seat.conn = SeatState.EMPTY, None
         self.phase = RoomPhase.CLOSED
         actions.append(Record(event, None))

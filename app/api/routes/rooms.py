@@ -1,0 +1,63 @@
+"""``/v1/rooms``: what other tools call to make and manage sessions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+
+from app import rooms
+from app.deps import ApiKeyDep, ServicesDep, SessionDep
+from app.models import EventPage, RoomCreate, RoomPage, RoomPublic, RoomState
+
+router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
+
+_ERROR: dict[str, Any] = {
+    "content": {
+        "application/json": {"example": {"code": "room_not_found", "message": "No room with id 'x'."}}
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key", **_ERROR},
+    404: {"description": "No such room", **_ERROR},
+    422: {"description": "Invalid request", **_ERROR},
+}
+RoomId = Annotated[str, Path(min_length=1, max_length=32, description="The room's id")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+async def create_room(
+    body: RoomCreate, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+) -> RoomPublic:
+    """Create a room for two people; the answer holds one join link per person."""
+    return await rooms.create_room(services, session, body=body, api_key=api_key)
+
+
+@router.get("", responses=_ERRORS)
+async def list_rooms(
+    services: ServicesDep,
+    session: SessionDep,
+    _: ApiKeyDep,
+    state: RoomState | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RoomPage:
+    """Rooms, newest first, optionally only those in one state."""
+    return await rooms.list_rooms(services, session, state=state, limit=limit, offset=offset)
+
+
+@router.get("/{room_id}", responses=_ERRORS)
+async def get_room(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> RoomPublic:
+    return await rooms.get_room(services, session, room_id=room_id)
+
+
+@router.post("/{room_id}/end", responses={**_ERRORS, 409: {"description": "Room expired", **_ERROR}})
+async def end_room(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> RoomPublic:
+    """End the session: both participants are disconnected with the reason, and nobody can rejoin."""
+    return await rooms.end_room(services, session, room_id=room_id)
+
+
+@router.get("/{room_id}/events", responses=_ERRORS)
+async def room_events(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> EventPage:
+    """What happened in the room (joined, left, reconnected, ended, expired), oldest first."""
+    return await rooms.room_events(services, session, room_id=room_id)

@@ -1,0 +1,162 @@
+"""``/s/{room_id}``: what a join link holder uses (the page, a preview, the signaling socket)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, WebSocket
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect
+
+from app import crud
+from app.deps import ServicesDep, SessionDep
+from app.errors import Gone, NotFound, Unauthorized
+from app.live_rooms import JoinRefused
+from app.models import RoomState, room_state
+from app.tokens import InvalidToken
+from app.web import PAGE_HEADERS, ROOM_PAGE
+from signaling.messages import (
+    PROTOCOL_VERSION,
+    CloseCode,
+    Error,
+    ErrorCode,
+    Join,
+    ProtocolError,
+    Role,
+    parse_client_message,
+)
+
+router = APIRouter(tags=["session"])
+RoomId = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+@router.get("/s/{room_id}", include_in_schema=False)
+async def room_page(room_id: RoomId) -> FileResponse:
+    """The call page; it reads its token from the URL fragment, which never reaches us."""
+    return FileResponse(ROOM_PAGE, headers=PAGE_HEADERS)
+
+
+class PreviewRequest(BaseModel):
+    token: str = Field(max_length=4096)
+
+
+class PreviewPerson(BaseModel):
+    role: Role
+    name: str
+
+
+class PreviewRoom(BaseModel):
+    id: str
+    title: str
+    state: RoomState
+    starts_at: datetime
+    expires_at: datetime
+
+
+class Preview(BaseModel):
+    """What the pre-join screen shows."""
+
+    room: PreviewRoom
+    you: PreviewPerson
+    peer: PreviewPerson
+
+
+@router.post("/s/{room_id}/preview")
+async def preview(
+    room_id: RoomId, body: PreviewRequest, services: ServicesDep, session: SessionDep
+) -> Preview:
+    """The room as the holder of a join token sees it (the token goes in the body, never the URL)."""
+    try:
+        claims = services.tokens.verify(body.token, room_id=room_id)
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
+    await services.events.flush()
+    room = await crud.get_room(session, room_id=room_id)
+    if room is None:
+        raise NotFound("This session does not exist.", code="room_not_found")
+    state = room_state(room, datetime.now(UTC))
+    if state is RoomState.ENDED:
+        raise Gone("This session has ended.", code="room_ended")
+    if state is RoomState.EXPIRED:
+        raise Gone("This session has expired.", code="room_expired")
+    people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
+    you, peer = people[claims.role], people[claims.role.other]
+    return Preview(
+        room=PreviewRoom(
+            id=room.id, title=room.title, state=state, starts_at=room.starts_at, expires_at=room.expires_at
+        ),
+        you=PreviewPerson(role=you.role, name=you.name),
+        peer=PreviewPerson(role=peer.role, name=peer.name),
+    )
+
+
+async def _receive_text(ws: WebSocket) -> str:
+    """The next frame as text; binary frames are decoded; a closed socket raises WebSocketDisconnect."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    if message.get("text") is not None:
+        return str(message["text"])
+    return bytes(message.get("bytes") or b"").decode("utf-8", errors="replace")
+
+
+@router.websocket("/s/{room_id}/ws")
+async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
+    """One participant's signaling socket: ``join`` first, then relayed negotiation (docs/protocol.md)."""
+    settings, live = services.settings, services.live
+    await ws.accept()
+    conn = live.connect(ws)
+    loop = asyncio.get_running_loop()
+    try:
+        deadline = loop.time() + settings.join_timeout_s
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    text = await _receive_text(ws)
+            except TimeoutError:
+                await live.refuse(
+                    conn,
+                    JoinRefused(
+                        ErrorCode.JOIN_TIMEOUT, CloseCode.JOIN_TIMEOUT, "No join frame arrived in time."
+                    ),
+                )
+                return
+            try:
+                message = parse_client_message(text, settings.max_frame_bytes)
+            except ProtocolError as exc:
+                await live.send(conn, Error(code=exc.code, message=exc.message))
+                continue
+            if not isinstance(message, Join):
+                await live.send(conn, Error(code=ErrorCode.NOT_JOINED, message="Send a join frame first."))
+                continue
+            if message.v != PROTOCOL_VERSION:
+                await live.refuse(
+                    conn,
+                    JoinRefused(
+                        ErrorCode.UNSUPPORTED_VERSION,
+                        CloseCode.UNSUPPORTED_VERSION,
+                        f"This server speaks protocol version {PROTOCOL_VERSION}, not {message.v}.",
+                    ),
+                )
+                return
+            try:
+                await live.admit(conn, room_id, message.token)
+            except JoinRefused as refusal:
+                await live.refuse(conn, refusal)
+                return
+            break
+        while True:
+            text = await _receive_text(ws)
+            try:
+                message = parse_client_message(text, settings.max_frame_bytes)
+            except ProtocolError as exc:
+                await live.send(conn, Error(code=exc.code, message=exc.message))
+                continue
+            await live.handle(conn, message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await live.disconnect(conn)

@@ -1,0 +1,106 @@
+"""The ``duet`` command: ``serve``, ``apikey create NAME``, ``join URL``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.bootstrap import prepare_development
+    from app.config import Settings
+    from app.main import create_app
+    from app.services import Services
+
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    settings = Settings(**overrides)
+    if settings.env == "development":
+
+        async def welcome() -> str:
+            services = Services.build(settings)
+            try:
+                await services.db.migrate()
+                return (await prepare_development(services)).render(f"http://{settings.host}:{settings.port}")
+            finally:
+                await services.db.dispose()
+
+        print(asyncio.run(welcome()), flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=1024 * 1024,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _apikey_create(args: argparse.Namespace) -> int:
+    from app import crud
+    from app.config import Settings
+    from app.db import Database
+
+    async def create() -> str:
+        db = Database(Settings().database_url)
+        try:
+            await db.migrate()
+            key = crud.new_api_key()
+            async with db.session() as session:
+                await crud.create_api_key(session, name=args.name, key=key)
+            return key
+        finally:
+            await db.dispose()
+
+    key = asyncio.run(create())
+    print(key)
+    print(
+        f"API key {args.name!r} created. It is shown only this once; duet keeps only its hash.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _join(args: argparse.Namespace) -> int:
+    from media.participant import format_report, run_join
+
+    report = asyncio.run(run_join(args.url, duration=args.duration))
+    print(format_report(report, as_json=args.json))
+    return 0 if report.time_to_connected_s is not None else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="duet", description="One-to-one video sessions.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (settings from DUET_* variables)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(run=_serve)
+
+    apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = apikey.add_parser("create", help="make a key and print it once")
+    create.add_argument("name")
+    create.set_defaults(run=_apikey_create)
+
+    join = commands.add_parser("join", help="join a room as a headless participant and report what arrived")
+    join.add_argument("url", help="a join link, https://…/s/ROOM#t=TOKEN")
+    join.add_argument("--duration", type=float, default=10.0, help="seconds to stay in the call (default 10)")
+    join.add_argument("--json", action="store_true", help="print the report as JSON")
+    join.set_defaults(run=_join)
+
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Settings, read from ``DUET_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from signaling.messages import IceServer
+
+__all__ = ["Settings", "WeakSecretError", "signing_secret"]
+
+_MIN_SECRET_CHARS = 32
+_WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
+
+
+class WeakSecretError(ValueError):
+    """Raised when production runs without a strong signing secret."""
+
+
+class Settings(BaseSettings):
+    """Everything duet can be told. One object, passed in; never read from a global."""
+
+    model_config = SettingsConfigDict(env_prefix="DUET_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("data")
+    """Folder for the SQLite file and, in development, the generated secret and API key."""
+    database_url: str = ""
+    """SQLAlchemy async URL; empty means ``sqlite+aiosqlite:///{data_dir}/duet.db``."""
+    public_url: str = ""
+    """Base of the join links handed out (what people's browsers reach); empty means
+    ``http://{host}:{port}``, right for a development server."""
+    secret_key: SecretStr | None = None
+    """Signs join tokens. Generated and kept in ``data_dir`` in development; required in production."""
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    """STUN/TURN servers for participants, JSON: ``[{"urls": ["stun:stun.example.org"]}]``."""
+
+    room_default_ttl_s: int = Field(default=24 * 3600, gt=0)
+    """A room expires this many seconds after it starts unless ``expires_at`` is given."""
+    room_max_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    """Longest allowed lifetime of a room, counted from its start (seconds)."""
+    join_early_s: int = Field(default=600, ge=0)
+    """How many seconds before ``starts_at`` people may join."""
+    join_timeout_s: float = Field(default=5.0, gt=0)
+    """Seconds a new socket has to send ``join`` before it is closed."""
+    ping_interval_s: float = Field(default=10.0, gt=0)
+    """Seconds between client pings; a socket silent for three intervals is dropped."""
+    sweep_interval_s: float = Field(default=1.0, gt=0)
+    """How often (seconds) rooms are checked for silent sockets and expiry."""
+    max_frame_bytes: int = Field(default=64 * 1024, gt=0)
+    """Largest signaling frame accepted (bytes); larger ones get a ``too_large`` error."""
+    event_flush_interval_s: float = Field(default=0.2, gt=0)
+    """Room events are written in batches at most this many seconds apart."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'duet.db'}"
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(secret) < _MIN_SECRET_CHARS or secret.lower() in _WEAK_SECRETS:
+                raise WeakSecretError(
+                    f"DUET_SECRET_KEY must be set to a random string of at least {_MIN_SECRET_CHARS} "
+                    "characters in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        return self
+
+
+def signing_secret(settings: Settings) -> str:
+    """The secret that signs join tokens: the configured one, or one kept in ``data_dir``.
+
+    Outside production a missing secret is generated once and stored (mode 0600), so
+    join links stay valid across restarts.
+    """
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret

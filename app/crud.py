@@ -1,0 +1,162 @@
+"""Everything that reads or writes the database. Keyword-only functions on an async session."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import ApiKey, Event, Participant, Room, RoomState
+from signaling.messages import Role
+
+__all__ = [
+    "add_events",
+    "api_key_by_secret",
+    "clear_live",
+    "count_api_keys",
+    "create_api_key",
+    "create_room",
+    "end_room",
+    "get_participants",
+    "get_room",
+    "list_events",
+    "list_rooms",
+    "new_api_key",
+    "new_room_id",
+    "set_live",
+]
+
+API_KEY_PREFIX = "duet_"
+
+
+def new_api_key() -> str:
+    """A fresh key: 256 random bits, URL-safe, recognisable by its prefix."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _hash_key(key: str) -> str:
+    # A key carries 256 random bits, so a fast hash is enough: no dictionary to guard against
+    # (the reasoning GitHub and Stripe apply to their tokens); bcrypt would only slow each request.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(session: AsyncSession, *, name: str, key: str) -> ApiKey:
+    record = ApiKey(name=name, prefix=key[: len(API_KEY_PREFIX) + 4], key_hash=_hash_key(key))
+    session.add(record)
+    await session.commit()
+    return record
+
+
+async def api_key_by_secret(session: AsyncSession, *, key: str) -> ApiKey | None:
+    result = await session.exec(
+        select(ApiKey).where(ApiKey.key_hash == _hash_key(key), col(ApiKey.revoked_at).is_(None))
+    )
+    return result.first()
+
+
+async def count_api_keys(session: AsyncSession) -> int:
+    return (await session.exec(select(func.count()).select_from(ApiKey))).one()
+
+
+def new_room_id() -> str:
+    """128 random bits, URL-safe (22 characters): unguessable."""
+    return secrets.token_urlsafe(16)
+
+
+async def create_room(
+    session: AsyncSession,
+    *,
+    room: Room,
+    host: tuple[str, str | None],
+    guest: tuple[str, str | None],
+) -> tuple[Room, dict[Role, Participant]]:
+    people = {
+        Role.HOST: Participant(room_id=room.id, role=Role.HOST, name=host[0], phone=host[1]),
+        Role.GUEST: Participant(room_id=room.id, role=Role.GUEST, name=guest[0], phone=guest[1]),
+    }
+    session.add(room)
+    await session.flush()
+    session.add_all(people.values())
+    await session.commit()
+    return room, people
+
+
+async def get_room(session: AsyncSession, *, room_id: str) -> Room | None:
+    return await session.get(Room, room_id)
+
+
+async def get_participants(
+    session: AsyncSession, *, room_ids: Sequence[str]
+) -> dict[str, dict[Role, Participant]]:
+    result = await session.exec(select(Participant).where(col(Participant.room_id).in_(room_ids)))
+    out: dict[str, dict[Role, Participant]] = {rid: {} for rid in room_ids}
+    for person in result:
+        out[person.room_id][person.role] = person
+    return out
+
+
+async def list_rooms(
+    session: AsyncSession, *, now: datetime, state: RoomState | None, limit: int, offset: int
+) -> tuple[list[Room], int]:
+    """Rooms newest first, optionally only those in ``state`` (the SQL mirrors ``room_state``)."""
+    query = select(Room)
+    not_ended, not_expired = col(Room.ended_at).is_(None), col(Room.expires_at) > now
+    match state:
+        case RoomState.ENDED:
+            query = query.where(col(Room.ended_at).is_not(None))
+        case RoomState.EXPIRED:
+            query = query.where(not_ended, col(Room.expires_at) <= now)
+        case RoomState.LIVE:
+            query = query.where(not_ended, not_expired, col(Room.live_since).is_not(None))
+        case RoomState.SCHEDULED:
+            query = query.where(
+                not_ended, not_expired, col(Room.live_since).is_(None), col(Room.starts_at) > now
+            )
+        case RoomState.OPEN:
+            query = query.where(
+                not_ended, not_expired, col(Room.live_since).is_(None), col(Room.starts_at) <= now
+            )
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    page = await session.exec(
+        query.order_by(col(Room.created_at).desc(), col(Room.id)).offset(offset).limit(limit)
+    )
+    return list(page), total
+
+
+async def end_room(session: AsyncSession, *, room: Room, now: datetime) -> Room:
+    room.ended_at = now
+    room.live_since = None
+    session.add(room)
+    await session.commit()
+    return room
+
+
+async def set_live(session: AsyncSession, *, room_id: str, now: datetime) -> None:
+    await session.exec(
+        update(Room).where(col(Room.id) == room_id, col(Room.live_since).is_(None)).values(live_since=now)
+    )
+    await session.commit()
+
+
+async def clear_live(session: AsyncSession, *, room_id: str | None = None) -> None:
+    """Mark a room (or, at start-up, every room) as having nobody connected."""
+    statement = update(Room).values(live_since=None)
+    if room_id is not None:
+        statement = statement.where(col(Room.id) == room_id)
+    await session.exec(statement)
+    await session.commit()
+
+
+async def add_events(session: AsyncSession, *, events: Sequence[Event]) -> None:
+    session.add_all(events)
+    await session.commit()
+
+
+async def list_events(session: AsyncSession, *, room_id: str) -> list[Event]:
+    result = await session.exec(select(Event).where(Event.room_id == room_id).order_by(col(Event.id)))
+    return list(result)

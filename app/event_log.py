@@ -1,0 +1,91 @@
+"""Room events and live flags, written to the database in batches, off the socket path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app import crud
+from app.db import Database
+from app.models import Event, utcnow
+from signaling.messages import Role
+
+__all__ = ["EventLog"]
+
+log = logging.getLogger("duet.events")
+
+
+@dataclass(slots=True)
+class _LiveChange:
+    room_id: str
+    live: bool
+    at: datetime
+
+
+class EventLog:
+    """Buffers events in memory and writes them in one transaction per flush.
+
+    ``record`` never awaits, so a signaling message is never held up by the database;
+    readers call ``flush`` first to see everything recorded so far.
+    """
+
+    def __init__(self, db: Database, *, flush_interval_s: float) -> None:
+        self._db = db
+        self._interval = flush_interval_s
+        self._events: list[Event] = []
+        self._live: list[_LiveChange] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def record(
+        self, *, room_id: str, type: str, role: Role | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        self._events.append(Event(room_id=room_id, type=type, role=role, data=data or {}, at=utcnow()))
+        self._wake.set()
+
+    def mark_live(self, room_id: str, live: bool) -> None:
+        self._live.append(_LiveChange(room_id, live, utcnow()))
+        self._wake.set()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            events, self._events = self._events, []
+            changes, self._live = self._live, []
+            if not events and not changes:
+                return
+            try:
+                async with self._db.session() as session:
+                    for change in changes:
+                        if change.live:
+                            await crud.set_live(session, room_id=change.room_id, now=change.at)
+                        else:
+                            await crud.clear_live(session, room_id=change.room_id)
+                    await crud.add_events(session, events=events)
+            except Exception:
+                log.exception("could not write %d events; keeping them for the next flush", len(events))
+                self._events[:0], self._live[:0] = events, changes
+                raise
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="duet-event-log")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self._interval)  # a batching window, not a synchronisation
+            try:
+                await self.flush()
+            except Exception:  # logged in flush; retried on the next wake
+                await asyncio.sleep(1.0)
+                self._wake.set()

@@ -1,0 +1,221 @@
+"""The rooms that have someone connected: admits sockets, runs the room rules, carries out their actions.
+
+This is the IO edge around :class:`signaling.room.Room`: it owns the sockets, the clock and
+the database look-ups; the rules themselves stay pure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from app import crud
+from app.config import Settings
+from app.db import Database
+from app.event_log import EventLog
+from app.models import RoomState, room_state
+from app.tokens import InvalidToken, JoinTokens
+from signaling.messages import ClientMessage, CloseCode, Error, ErrorCode, Role, ServerMessage, dump_message
+from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
+
+__all__ = ["JoinRefused", "LiveRooms", "Socket"]
+
+log = logging.getLogger("duet.signaling")
+
+
+class Socket(Protocol):
+    """What the registry needs of a WebSocket (Starlette's fits)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class JoinRefused(Exception):
+    """A ``join`` that cannot be admitted: the error frame to send and the close code to use."""
+
+    def __init__(self, code: ErrorCode, close_code: CloseCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.close_code, self.message = code, close_code, message
+
+
+@dataclass(slots=True)
+class _Conn:
+    socket: Socket
+    room_id: str | None = None
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    closed: bool = False
+
+
+class LiveRooms:
+    """Every room with a connected socket, in this process."""
+
+    def __init__(self, *, settings: Settings, db: Database, tokens: JoinTokens, events: EventLog) -> None:
+        self._settings = settings
+        self._db = db
+        self._tokens = tokens
+        self._events = events
+        self._rooms: dict[str, Room] = {}
+        self._conns: dict[ConnId, _Conn] = {}
+        self._next_conn: ConnId = 0
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- sockets -------------------------------------------------------------
+
+    def connect(self, socket: Socket) -> ConnId:
+        self._next_conn += 1
+        self._conns[self._next_conn] = _Conn(socket)
+        return self._next_conn
+
+    async def send(self, conn: ConnId, message: ServerMessage) -> None:
+        """Send one frame; a socket that is gone is simply skipped."""
+        entry = self._conns.get(conn)
+        if entry is None or entry.closed:
+            return
+        async with entry.send_lock:  # frames to one socket leave in the order they were decided
+            try:
+                await entry.socket.send_text(dump_message(message))
+            except Exception:  # the socket died under us; its receive loop will clean up
+                entry.closed = True
+
+    async def close(self, conn: ConnId, code: CloseCode, reason: str) -> None:
+        entry = self._conns.get(conn)
+        if entry is None or entry.closed:
+            return
+        entry.closed = True
+        async with entry.send_lock:
+            with contextlib.suppress(Exception):
+                await entry.socket.close(code=int(code), reason=reason[:120])
+
+    async def refuse(self, conn: ConnId, refusal: JoinRefused) -> None:
+        await self.send(conn, Error(code=refusal.code, message=refusal.message))
+        await self.close(conn, refusal.close_code, refusal.message)
+
+    # --- room inputs -----------------------------------------------------------
+
+    async def admit(self, conn: ConnId, room_id: str, token: str) -> Role:
+        """Check a ``join`` and seat the socket, or raise :class:`JoinRefused`."""
+        try:
+            claims = self._tokens.verify(token, room_id=room_id)
+        except InvalidToken as exc:
+            raise JoinRefused(
+                ErrorCode.UNAUTHORIZED, CloseCode.UNAUTHORIZED, str(exc).capitalize() + "."
+            ) from None
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = await self._load(room_id)
+        was_empty = room.is_empty
+        self._conns[conn].room_id = room_id
+        await self._run(room, room.join(conn, claims.role, time.time()))
+        if was_empty:
+            self._events.mark_live(room_id, True)
+        return claims.role
+
+    async def handle(self, conn: ConnId, message: ClientMessage) -> None:
+        room = self._room_of(conn)
+        if room is not None:
+            await self._run(room, room.handle(conn, message, time.time()))
+
+    async def disconnect(self, conn: ConnId) -> None:
+        """The socket's receive loop ended; forget it and tell the room."""
+        room = self._room_of(conn)
+        entry = self._conns.pop(conn, None)
+        if entry is not None:
+            entry.closed = True
+        if room is not None:
+            await self._run(room, room.disconnect(conn, time.time()))
+
+    async def end(self, room_id: str) -> None:
+        """The room was ended through the API: tell and disconnect whoever is there."""
+        room = self._rooms.get(room_id)
+        if room is not None and room.phase is not RoomPhase.CLOSED:
+            await self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
+
+    # --- time ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="duet-room-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        for conn in list(self._conns):
+            await self.close(conn, CloseCode.NORMAL, "server shutting down")
+
+    async def sweep(self) -> None:
+        now = time.time()
+        for room in list(self._rooms.values()):
+            await self._run(room, room.tick(now))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.sweep_interval_s)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("room sweep failed")
+
+    # --- internals ---------------------------------------------------------------
+
+    def _room_of(self, conn: ConnId) -> Room | None:
+        entry = self._conns.get(conn)
+        if entry is None or entry.room_id is None:
+            return None
+        return self._rooms.get(entry.room_id)
+
+    async def _load(self, room_id: str) -> Room:
+        async with self._db.session() as session:
+            record = await crud.get_room(session, room_id=room_id)
+            if record is None:
+                raise JoinRefused(
+                    ErrorCode.ROOM_NOT_FOUND, CloseCode.ROOM_NOT_FOUND, "This session does not exist."
+                )
+            people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
+        now = datetime.now(UTC)
+        state = room_state(record, now)
+        if state is RoomState.ENDED:
+            raise JoinRefused(ErrorCode.ROOM_ENDED, CloseCode.ROOM_ENDED, "This session has ended.")
+        if state is RoomState.EXPIRED:
+            raise JoinRefused(ErrorCode.ROOM_EXPIRED, CloseCode.ROOM_EXPIRED, "This session has expired.")
+        early = (record.starts_at - now).total_seconds() - self._settings.join_early_s
+        if early > 0:
+            raise JoinRefused(
+                ErrorCode.TOO_EARLY,
+                CloseCode.TOO_EARLY,
+                f"This session opens at {record.starts_at.isoformat()}; come back then.",
+            )
+        # Another socket of the same room may have loaded it while we awaited the database.
+        if (existing := self._rooms.get(room_id)) is not None:
+            return existing
+        room = Room(
+            room_id=room_id,
+            title=record.title,
+            host_name=people[Role.HOST].name,
+            guest_name=people[Role.GUEST].name,
+            expires_at=record.expires_at.timestamp(),
+            ice_servers=self._settings.ice_servers,
+            ping_interval_s=self._settings.ping_interval_s,
+        )
+        self._rooms[room_id] = room
+        return room
+
+    async def _run(self, room: Room, actions: list[Action]) -> None:
+        room_id = room.info.id
+        for action in actions:
+            match action:
+                case Send(conn, message):
+                    await self.send(conn, message)
+                case Close(conn, code, reason):
+                    await self.close(conn, code, reason)
+                case Record(type_, role, data):
+                    self._events.record(room_id=room_id, type=type_, role=role, data=dict(data))
+        if room.is_empty and self._rooms.get(room_id) is room:
+            del self._rooms[room_id]
+            if room.phase is not RoomPhase.CLOSED:
+                self._events.mark_live(room_id, False)

@@ -1,0 +1,243 @@
+"""Database tables and the public shapes of the HTTP API (SQLModel families)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydField
+from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from signaling.messages import Role
+
+__all__ = [
+    "ApiKey",
+    "Event",
+    "EventPage",
+    "EventPublic",
+    "JoinUrls",
+    "Participant",
+    "ParticipantPublic",
+    "PersonCreate",
+    "Room",
+    "RoomCreate",
+    "RoomPage",
+    "RoomPublic",
+    "RoomState",
+    "UTCDateTime",
+    "room_state",
+    "utcnow",
+]
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_METADATA_BYTES = 16 * 1024
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC (SQLite has no time zones) and reads them back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class RoleType(TypeDecorator[Role]):
+    """Stores a :class:`Role` as its value (``host``/``guest``), portable across databases."""
+
+    impl = String(8)
+    cache_ok = True
+
+    def process_bind_param(self, value: Role | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else Role(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Role | None:
+        return None if value is None else Role(value)
+
+
+def _dt(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class RoomState(enum.StrEnum):
+    """Where a room is in its life, as API users see it."""
+
+    SCHEDULED = "scheduled"
+    """``starts_at`` is in the future."""
+    OPEN = "open"
+    """Joinable; nobody is connected right now."""
+    LIVE = "live"
+    """At least one participant is connected."""
+    ENDED = "ended"
+    """Ended through the API; nobody can join any more."""
+    EXPIRED = "expired"
+    """Past ``expires_at``; nobody can join any more."""
+
+
+# --- tables -------------------------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key; only its SHA-256 is stored."""
+
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    """The first characters of the key, to recognise it in listings."""
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _dt(default_factory=utcnow)
+    revoked_at: datetime | None = _dt(default=None)
+
+
+class Room(SQLModel, table=True):
+    """A session for two people."""
+
+    __tablename__ = "room"
+    id: str = Field(primary_key=True, max_length=32)
+    title: str = Field(max_length=200)
+    starts_at: datetime = _dt()
+    expires_at: datetime = _dt(index=True)
+    created_at: datetime = _dt(default_factory=utcnow)
+    ended_at: datetime | None = _dt(default=None)
+    live_since: datetime | None = _dt(default=None)
+    """Set while at least one participant is connected."""
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+
+
+class Participant(SQLModel, table=True):
+    """One of the two seats of a room."""
+
+    __tablename__ = "participant"
+    room_id: str = Field(foreign_key="room.id", primary_key=True, max_length=32)
+    role: Role = Field(sa_type=RoleType, primary_key=True)
+    name: str = Field(max_length=80)
+    phone: str | None = Field(default=None, max_length=16)
+
+
+class Event(SQLModel, table=True):
+    """Something that happened in a room (joined, left, reconnected, ended, expired)."""
+
+    __tablename__ = "event"
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: str = Field(foreign_key="room.id", index=True, max_length=32)
+    type: str = Field(max_length=32)
+    role: Role | None = Field(default=None, sa_type=RoleType)
+    at: datetime = _dt(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def room_state(room: Room, now: datetime) -> RoomState:
+    """The one place a room's state is decided."""
+    if room.ended_at is not None:
+        return RoomState.ENDED
+    if now >= room.expires_at:
+        return RoomState.EXPIRED
+    if room.live_since is not None:
+        return RoomState.LIVE
+    if now < room.starts_at:
+        return RoomState.SCHEDULED
+    return RoomState.OPEN
+
+
+# --- API shapes ---------------------------------------------------------------
+
+
+class _Api(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonCreate(_Api):
+    """A participant as the calling tool describes them."""
+
+    name: str = PydField(min_length=1, max_length=80)
+    phone: str | None = PydField(default=None, description="E.164, e.g. +14155550123")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not _E164.match(value):
+            raise ValueError("phone must be in E.164 form, like +14155550123")
+        return value
+
+
+class RoomCreate(_Api):
+    """Body of ``POST /v1/rooms``."""
+
+    title: str = PydField(min_length=1, max_length=200)
+    host: PersonCreate
+    guest: PersonCreate
+    starts_at: datetime | None = PydField(default=None, description="when people may join; default now")
+    expires_at: datetime | None = PydField(default=None, description="when the room closes for good")
+    metadata: dict[str, Any] = PydField(default_factory=dict, description="free JSON returned as given")
+
+    @field_validator("starts_at", "expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-12-01T15:00:00Z")
+        return value
+
+
+class ParticipantPublic(BaseModel):
+    role: Role
+    name: str
+    phone: str | None
+
+
+class JoinUrls(BaseModel):
+    host: str
+    guest: str
+
+
+class RoomPublic(BaseModel):
+    """A room as the API returns it."""
+
+    id: str
+    title: str
+    state: RoomState
+    host: ParticipantPublic
+    guest: ParticipantPublic
+    starts_at: datetime
+    expires_at: datetime
+    created_at: datetime
+    ended_at: datetime | None
+    metadata: dict[str, Any]
+    join_urls: JoinUrls
+
+
+class RoomPage(BaseModel):
+    items: list[RoomPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventPublic(BaseModel):
+    id: int
+    type: str
+    role: Role | None
+    at: datetime
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic]

@@ -1,0 +1,122 @@
+"""Shared fixtures: a real duet server (uvicorn on a free loopback port) with its own data folder."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app import crud
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that signals a thread-safe event once it is listening."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class RunningServer:
+    """A live duet server for one test."""
+
+    url: str
+    api_key: str
+    settings: Settings
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=10, trust_env=False)
+
+    async def create_room(self, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": "Weekly mentoring",
+            "host": {"name": "Ana"},
+            "guest": {"name": "Ben"},
+        }
+        body.update(overrides)
+        async with self.client() as client:
+            response = await client.post("/v1/rooms", json=body)
+        assert response.status_code == 201, response.text
+        room: dict[str, Any] = response.json()
+        return room
+
+    def ws_url(self, room_id: str) -> str:
+        return self.url.replace("http://", "ws://") + f"/s/{room_id}/ws"
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "data_dir": data_dir,
+        "public_url": f"http://127.0.0.1:{port}",
+        "ice_servers": [],
+        "event_flush_interval_s": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def _make_api_key(settings: Settings) -> str:
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        key = crud.new_api_key()
+        async with db.session() as session:
+            await crud.create_api_key(session, name="tests", key=key)
+        return key
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def server_settings() -> dict[str, Any]:
+    """Override to change the server's settings for one module or test."""
+    return {}
+
+
+@pytest.fixture
+async def server(tmp_path: Path, server_settings: dict[str, Any]) -> AsyncIterator[RunningServer]:
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    settings = make_settings(tmp_path / "data", port, **server_settings)
+    api_key = await _make_api_key(settings)
+    config = uvicorn.Config(create_app(settings), log_level="warning", ws_max_size=1024 * 1024, lifespan="on")
+    srv = _Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(srv.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    try:
+        assert await asyncio.to_thread(srv.ready.wait, 15), "server did not start"
+        yield RunningServer(url=f"http://127.0.0.1:{port}", api_key=api_key, settings=settings)
+    finally:
+        srv.should_exit = True
+        await asyncio.to_thread(thread.join, 15)
+        sock.close()

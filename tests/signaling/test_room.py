@@ -1,0 +1,225 @@
+"""The room rules as whole transition lists: inputs in, actions out, the clock passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from signaling.messages import (
+    Answer,
+    Bye,
+    Candidate,
+    CloseCode,
+    Error,
+    ErrorCode,
+    IceCandidate,
+    Join,
+    Offer,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    Ping,
+    Pong,
+    Role,
+    RoomInfo,
+    Welcome,
+)
+from signaling.room import Action, Close, IllegalTransition, Record, Room, RoomPhase, Send
+
+HOST, GUEST, HOST2 = 1, 2, 3
+ANA_HERE = PeerInfo(role=Role.HOST, name="Ana", present=True)
+BEN_HERE = PeerInfo(role=Role.GUEST, name="Ben", present=True)
+ANA_GONE = PeerInfo(role=Role.HOST, name="Ana", present=False)
+BEN_GONE = PeerInfo(role=Role.GUEST, name="Ben", present=False)
+CAND = Candidate(candidate=IceCandidate(candidate="candidate:1 1 udp 1 198.18.0.1 9 typ host", sdp_mid="0"))
+
+
+def make_room(expires_at: float = 10_000.0) -> Room:
+    return Room(
+        room_id="r1",
+        title="Mentoring",
+        host_name="Ana",
+        guest_name="Ben",
+        expires_at=expires_at,
+        ice_servers=[],
+        ping_interval_s=10,
+    )
+
+
+def welcome(you: PeerInfo, peer: PeerInfo, polite: bool) -> Welcome:
+    return Welcome(
+        room=RoomInfo(id="r1", title="Mentoring"),
+        you=you,
+        peer=peer,
+        polite=polite,
+        ice_servers=[],
+        ping_interval_s=10,
+    )
+
+
+def both_in(room: Room) -> None:
+    room.join(HOST, Role.HOST, 0)
+    room.join(GUEST, Role.GUEST, 1)
+
+
+def test_a_whole_call() -> None:
+    room = make_room()
+    steps: list[list[Action]] = [
+        room.join(HOST, Role.HOST, 0),
+        room.join(GUEST, Role.GUEST, 1),
+        room.handle(HOST, Offer(sdp="o"), 2),
+        room.handle(GUEST, Answer(sdp="a"), 3),
+        room.handle(GUEST, CAND, 3),
+        room.handle(HOST, Ping(id=1), 4),
+        room.handle(GUEST, Bye(), 5),
+    ]
+    assert steps == [
+        [Send(HOST, welcome(ANA_HERE, BEN_GONE, polite=False)), Record("joined", Role.HOST)],
+        [
+            Send(GUEST, welcome(BEN_HERE, ANA_HERE, polite=True)),
+            Send(HOST, PeerJoined(peer=BEN_HERE)),
+            Record("joined", Role.GUEST),
+        ],
+        [Send(GUEST, Offer(sdp="o"))],
+        [Send(HOST, Answer(sdp="a"))],
+        [Send(HOST, CAND)],
+        [Send(HOST, Pong(id=1))],
+        [
+            Close(GUEST, CloseCode.NORMAL, "bye"),
+            Send(HOST, PeerLeft(peer=BEN_GONE, reason="bye")),
+            Record("left", Role.GUEST, {"reason": "bye"}),
+        ],
+    ]
+    assert room.phase is RoomPhase.WAITING
+
+
+def test_phases() -> None:
+    room = make_room()
+    phases = [room.phase]
+    room.join(HOST, Role.HOST, 0)
+    phases.append(room.phase)
+    room.join(GUEST, Role.GUEST, 0)
+    phases.append(room.phase)
+    room.disconnect(HOST, 1)
+    phases.append(room.phase)
+    room.close(ErrorCode.ROOM_ENDED, "over")
+    phases.append(room.phase)
+    assert phases == [
+        RoomPhase.WAITING,
+        RoomPhase.WAITING,
+        RoomPhase.LIVE,
+        RoomPhase.WAITING,
+        RoomPhase.CLOSED,
+    ]
+
+
+def test_same_role_replaces_and_peer_renegotiates() -> None:
+    room = make_room()
+    both_in(room)
+    assert room.join(HOST2, Role.HOST, 5) == [
+        Send(HOST, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
+        Close(HOST, CloseCode.REPLACED, "replaced by a newer connection"),
+        Send(HOST2, welcome(ANA_HERE, BEN_HERE, polite=False)),
+        Send(GUEST, PeerJoined(peer=ANA_HERE, rejoined=True)),
+        Record("reconnected", Role.HOST),
+    ]
+    # The old socket's close arrives later and changes nothing.
+    assert room.disconnect(HOST, 6) == []
+    assert room.conn_of(Role.HOST) == HOST2 and room.phase is RoomPhase.LIVE
+
+
+@pytest.mark.parametrize(
+    ("sender", "message", "expected"),
+    [
+        (GUEST, Answer(sdp="a"), ErrorCode.OUT_OF_ORDER),  # an answer before any offer
+        (HOST, Answer(sdp="a"), ErrorCode.OUT_OF_ORDER),
+        (GUEST, CAND, ErrorCode.OUT_OF_ORDER),  # a candidate before any offer
+        (HOST, Join(token="t"), ErrorCode.ALREADY_JOINED),
+    ],
+)
+def test_out_of_order_gets_an_error_and_changes_nothing(
+    sender: int, message: object, expected: ErrorCode
+) -> None:
+    room = make_room()
+    both_in(room)
+    actions = room.handle(sender, message, 2)  # type: ignore[arg-type]
+    assert len(actions) == 1 and isinstance(actions[0], Send) and actions[0].conn == sender
+    assert isinstance(actions[0].message, Error) and actions[0].message.code is expected
+    # Negotiation still works afterwards.
+    assert room.handle(HOST, Offer(sdp="o"), 3) == [Send(GUEST, Offer(sdp="o"))]
+    assert room.handle(GUEST, Answer(sdp="a"), 4) == [Send(HOST, Answer(sdp="a"))]
+
+
+def test_answer_consumes_the_offer() -> None:
+    room = make_room()
+    both_in(room)
+    room.handle(HOST, Offer(sdp="o"), 2)
+    room.handle(GUEST, Answer(sdp="a"), 3)
+    [action] = room.handle(GUEST, Answer(sdp="a2"), 4)
+    assert isinstance(action, Send) and action.message.code is ErrorCode.OUT_OF_ORDER  # type: ignore[union-attr]
+
+
+def test_glare_both_offers_relayed_either_answer_accepted() -> None:
+    room = make_room()
+    both_in(room)
+    assert room.handle(HOST, Offer(sdp="h"), 2) == [Send(GUEST, Offer(sdp="h"))]
+    assert room.handle(GUEST, Offer(sdp="g"), 2) == [Send(HOST, Offer(sdp="g"))]
+    # The polite guest rolls back and answers the host's offer.
+    assert room.handle(GUEST, Answer(sdp="a"), 3) == [Send(HOST, Answer(sdp="a"))]
+
+
+def test_alone_in_the_room() -> None:
+    room = make_room()
+    room.join(HOST, Role.HOST, 0)
+    [action] = room.handle(HOST, Offer(sdp="o"), 1)
+    assert isinstance(action, Send) and action.message == Error(
+        code=ErrorCode.PEER_ABSENT, message="Ben is not here yet."
+    )
+    assert room.handle(HOST, CAND, 1) == []  # late candidates are dropped silently
+
+
+def test_new_pairing_resets_negotiation() -> None:
+    room = make_room()
+    both_in(room)
+    room.handle(HOST, Offer(sdp="o"), 2)
+    room.disconnect(GUEST, 3)
+    room.join(GUEST + 10, Role.GUEST, 4)
+    [action] = room.handle(GUEST + 10, Answer(sdp="stale"), 5)
+    assert isinstance(action, Send) and action.message.code is ErrorCode.OUT_OF_ORDER  # type: ignore[union-attr]
+
+
+def test_heartbeat_timeout_drops_only_the_silent_socket() -> None:
+    room = make_room()
+    both_in(room)  # host seen at 0, guest at 1; limit is 3 x 10 s
+    room.handle(HOST, Ping(), 25)
+    assert room.tick(30) == []
+    assert room.tick(31.5) == [
+        Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
+        Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
+        Record("left", Role.GUEST, {"reason": "timeout"}),
+    ]
+    assert room.tick(50) == []  # host pinged at 25: 25 s of silence is still within the limit
+
+
+def test_expiry_closes_everyone() -> None:
+    room = make_room(expires_at=100)
+    both_in(room)
+    room.handle(HOST, Ping(), 90)
+    room.handle(GUEST, Ping(), 90)
+    assert room.tick(99) == []
+    assert room.tick(100) == [
+        Send(HOST, Error(code=ErrorCode.ROOM_EXPIRED, message="This session has expired.")),
+        Close(HOST, CloseCode.ROOM_EXPIRED, "This session has expired."),
+        Send(GUEST, Error(code=ErrorCode.ROOM_EXPIRED, message="This session has expired.")),
+        Close(GUEST, CloseCode.ROOM_EXPIRED, "This session has expired."),
+        Record("expired", None),
+    ]
+    assert room.is_empty and room.tick(101) == []
+
+
+def test_illegal_transitions_raise_with_expected_and_actual() -> None:
+    room = make_room()
+    with pytest.raises(IllegalTransition, match="expected a connection seated in room r1, got 9"):
+        room.handle(9, Ping(), 0)
+    room.close(ErrorCode.ROOM_ENDED, "over")
+    with pytest.raises(IllegalTransition, match="expected room r1 to be open, got closed"):
+        room.join(HOST, Role.HOST, 0)
