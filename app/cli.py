@@ -72,7 +72,7 @@ def _join(args: argparse.Namespace) -> int:
 
     report = asyncio.run(run_join(args.url, duration=args.duration))
     print(format_report(report, as_json=args.json))
-    return 0 if report.time_to_connected_s is not None else 1
+    return 0 if report.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

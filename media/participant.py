@@ -1,0 +1,399 @@
+"""The headless participant: joins a room from its join link, as the browser page does.
+
+It speaks the documented signaling protocol (``docs/protocol.md``) over the
+room's WebSocket, sends a :class:`~media.sources.TrackSource` (a synthetic tone
+and colour bars by default), and counts what it receives. This module is the
+signaling edge: the socket, ``join``/``welcome``, pings, ``bye``, errors and
+close codes; the offer/answer rules live in :mod:`media.negotiator`.
+
+aiortc writes every candidate into the SDP, so this side never trickles; remote
+candidates trickled by a browser are added as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from media.errors import ParticipantError, SignalingClosedError
+from media.ice import rtc_configuration
+from media.join_url import JoinUrl, parse_join_url
+from media.negotiator import Negotiator
+from media.received import MediaKind, ReceivedMedia
+from media.report import ParticipantReport, SignalingErrorInfo, format_report
+from media.sources import SyntheticSource, TrackSource
+from signaling.messages import (
+    Answer,
+    Bye,
+    Candidate,
+    Error,
+    Join,
+    Offer,
+    PeerJoined,
+    PeerLeft,
+    Ping,
+    ProtocolError,
+    ServerMessage,
+    Welcome,
+    dump_message,
+    parse_server_message,
+)
+
+# format_report is re-exported: `duet join` takes run_join and format_report from here.
+__all__ = ["HeadlessParticipant", "ParticipantPhase", "ParticipantStateError", "format_report", "run_join"]
+
+_log = logging.getLogger(__name__)
+
+MAX_SERVER_FRAME_BYTES = 2**20
+"""Largest frame accepted from the server (the server closes with 1009 above the same size)."""
+
+
+class ParticipantPhase(enum.StrEnum):
+    """Where the participant's signaling is."""
+
+    NEW = "new"
+    JOINING = "joining"
+    """Socket open, ``join`` sent, no ``welcome`` yet."""
+    JOINED = "joined"
+    DISCONNECTED = "disconnected"
+    """The signaling socket ended; the peer connection, if any, is left running until ``close()``."""
+    CLOSED = "closed"
+
+
+class ParticipantStateError(ParticipantError, RuntimeError):
+    """A method was called in a phase where it makes no sense."""
+
+
+class HeadlessParticipant:
+    """One side of a duet call, without a browser.
+
+    Typical use (``run_join`` does exactly this)::
+
+        async with HeadlessParticipant(url) as participant:   # start() ... close()
+            await participant.wait_connected(10)
+            await participant.wait_frames("video", 30, 10)
+            await participant.hang_up()
+        report = participant.report()
+
+    ``clock`` (seconds, monotonic) times everything in the report.
+    """
+
+    def __init__(
+        self,
+        join_url: str | JoinUrl,
+        *,
+        source: TrackSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        open_timeout_s: float = 10.0,
+        bye_timeout_s: float = 2.0,
+    ) -> None:
+        self.join_url = join_url if isinstance(join_url, JoinUrl) else parse_join_url(join_url)
+        self._clock = clock
+        self._open_timeout_s = open_timeout_s
+        self._bye_timeout_s = bye_timeout_s
+        self._phase = ParticipantPhase.NEW
+        self._ws: ClientConnection | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._welcome: Welcome | None = None
+        self._received = ReceivedMedia(clock)
+        self._negotiator = Negotiator(
+            source=source or SyntheticSource(), received=self._received, send=self._send, clock=clock
+        )
+        self._joined = asyncio.Event()
+        self._signaling_done = asyncio.Event()
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+        self._welcome_at: float | None = None
+        self._frames: Counter[str] = Counter()
+        self._last_error: SignalingErrorInfo | None = None
+        self._close_code: int | None = None
+        self._close_reason: str | None = None
+        self._closed_by_server = False
+        self._problems: list[str] = []
+
+    # --- public API ----------------------------------------------------------
+
+    @property
+    def phase(self) -> ParticipantPhase:
+        return self._phase
+
+    @property
+    def welcome(self) -> Welcome | None:
+        """The server's ``welcome`` frame, once it came."""
+        return self._welcome
+
+    @property
+    def connection_state(self) -> str | None:
+        """``connectionState`` of the current peer connection (``None`` when there is none)."""
+        session = self._negotiator.session
+        return session.pc.connectionState if session else None
+
+    async def start(self) -> None:
+        """Open the signaling socket and send ``join``; the rest is handled in the background.
+
+        Raises what opening the socket raises (``OSError``, ``websockets`` handshake
+        errors, ``TimeoutError``), after noting it in the report.
+        """
+        if self._phase is not ParticipantPhase.NEW:
+            raise ParticipantStateError(f"start() expects phase 'new', got {self._phase.value!r}")
+        self._started_at = self._clock()
+        self._phase = ParticipantPhase.JOINING
+        try:
+            self._ws = await connect(
+                self.join_url.websocket_url,
+                proxy=None,
+                max_size=MAX_SERVER_FRAME_BYTES,
+                open_timeout=self._open_timeout_s,
+                close_timeout=self._bye_timeout_s,
+            )
+            await self._send(Join(token=self.join_url.token))
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as exc:
+            self._problems.append(f"could not join through {self.join_url.websocket_url}: {exc!r}")
+            await self.close()
+            raise
+        self._spawn(self._read_frames(self._ws), "duet-signaling-reader")
+
+    async def wait_joined(self, timeout_s: float) -> Welcome:
+        """Wait for ``welcome``; raise :class:`SignalingClosedError` if the socket ends first."""
+        await self._wait_for(self._joined, "welcome", timeout_s)
+        assert self._welcome is not None
+        return self._welcome
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Wait until the current peer connection is ``connected``.
+
+        Raises :class:`SignalingClosedError` if the signaling socket ends first
+        (a refused token, an ended room), ``TimeoutError`` after ``timeout_s`` seconds.
+        """
+        await self._wait_for(self._negotiator.connected, "the peer connection", timeout_s)
+
+    async def wait_frames(self, kind: MediaKind, count: int, timeout_s: float) -> None:
+        """Wait until ``count`` ``kind`` frames have arrived in all; ``TimeoutError`` after ``timeout_s``."""
+        await asyncio.wait_for(self._received.wait_frames(kind, count), timeout_s)
+
+    async def wait_signaling_closed(self, timeout_s: float | None = None) -> None:
+        """Wait until the signaling socket has ended (closed by the server, or by ``close()``)."""
+        await asyncio.wait_for(self._signaling_done.wait(), timeout_s)
+
+    async def hang_up(self) -> None:
+        """Leave as the page's hang-up button does: send ``bye``, let the server close, close everything."""
+        if self._phase in (ParticipantPhase.JOINING, ParticipantPhase.JOINED) and self._ws is not None:
+            try:
+                await self._send(Bye())
+                await asyncio.wait_for(self._signaling_done.wait(), self._bye_timeout_s)
+            except ConnectionClosed:
+                pass
+            except TimeoutError:
+                self._problems.append(
+                    f"the server did not close the socket within {self._bye_timeout_s} s of bye"
+                )
+        await self.close()
+
+    async def close(self) -> None:
+        """Release everything: background tasks, the peer connection, the socket. Idempotent."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        try:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._negotiator.end_session()
+            if self._ws is not None:
+                await self._ws.close()
+                self._note_close(self._ws)
+        finally:
+            self._signaling_done.set()
+            self._phase = ParticipantPhase.CLOSED
+            self._ended_at = self._clock()
+            self._closed.set()
+
+    def report(self) -> ParticipantReport:
+        """A snapshot of everything measured so far."""
+        start = self._started_at
+
+        def since_start(at: float | None) -> float | None:
+            return None if at is None or start is None else at - start
+
+        you = self._welcome.you if self._welcome else None
+        end = self._ended_at if self._ended_at is not None else self._clock()
+        return ParticipantReport(
+            room_id=self.join_url.room_id,
+            websocket_url=self.join_url.websocket_url,
+            role=you.role.value if you else None,
+            name=you.name if you else None,
+            duration_s=0.0 if start is None else end - start,
+            time_to_welcome_s=since_start(self._welcome_at),
+            time_to_connected_s=since_start(self._negotiator.first_connected_at),
+            time_to_first_video_frame_s=since_start(self._received.first_frame_at("video")),
+            time_to_first_audio_frame_s=since_start(self._received.first_frame_at("audio")),
+            video_frames_received=self._received.frames("video"),
+            audio_frames_received=self._received.frames("audio"),
+            video_frame_size=self._received.video_size,
+            video_frame_sizes=tuple(self._received.video_sizes),
+            peer_connections=self._negotiator.sessions_created,
+            connection_states=tuple(self._negotiator.states),
+            signaling_frames=dict(self._frames),
+            last_error=self._last_error,
+            close_code=self._close_code,
+            close_reason=self._close_reason,
+            closed_by_server=self._closed_by_server,
+            problems=tuple(self._problems),
+        )
+
+    async def __aenter__(self) -> HeadlessParticipant:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- signaling -------------------------------------------------------------
+
+    async def _read_frames(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                try:
+                    message = parse_server_message(raw)
+                except ProtocolError as exc:
+                    self._frames["invalid"] += 1
+                    self._problems.append(f"unreadable frame from the server: {exc.message}")
+                    continue
+                self._frames[message.type] += 1
+                try:
+                    await self._handle(message)
+                except Exception as exc:  # one bad negotiation step must not end the session
+                    _log.warning("handling %s failed", message.type, exc_info=True)
+                    self._problems.append(f"handling {message.type!r} failed: {exc!r}")
+        except ConnectionClosed:
+            pass
+        finally:
+            self._note_close(ws)
+            if self._phase in (ParticipantPhase.JOINING, ParticipantPhase.JOINED):
+                self._phase = ParticipantPhase.DISCONNECTED
+            self._signaling_done.set()
+
+    async def _handle(self, message: ServerMessage) -> None:
+        match message:
+            case Welcome():
+                await self._on_welcome(message)
+            case PeerJoined():
+                await self._negotiator.offer_from_scratch()
+            case PeerLeft():
+                await self._negotiator.end_session()
+            case Offer():
+                await self._negotiator.on_offer(message.sdp)
+            case Answer():
+                await self._negotiator.on_answer(message.sdp)
+            case Candidate():
+                await self._negotiator.on_candidate(message.candidate)
+            case Error():
+                self._last_error = SignalingErrorInfo(code=message.code.value, message=message.message)
+                _log.info("server error %s: %s", message.code.value, message.message)
+            case _:  # pong, bye: counted, nothing to do
+                pass
+
+    async def _on_welcome(self, welcome: Welcome) -> None:
+        if self._phase is not ParticipantPhase.JOINING:
+            raise ParticipantStateError(
+                f"expected welcome while {ParticipantPhase.JOINING.value}, got it while {self._phase.value}"
+            )
+        self._negotiator.configure(rtc_configuration(welcome.ice_servers), polite=welcome.polite)
+        self._welcome, self._welcome_at = welcome, self._clock()
+        self._phase = ParticipantPhase.JOINED
+        self._joined.set()
+        self._spawn(self._send_pings(welcome.ping_interval_s), "duet-signaling-ping")
+        if welcome.peer.present:
+            await self._negotiator.wait_for_offer()  # the one already there offers
+
+    async def _send_pings(self, interval_s: float) -> None:
+        sequence = 0
+        while True:
+            await asyncio.sleep(interval_s)  # a timer, not synchronisation
+            sequence += 1
+            try:
+                await self._send(Ping(id=sequence))
+            except ConnectionClosed:
+                return
+
+    async def _send(self, message: Join | Offer | Answer | Bye | Ping) -> None:
+        if self._ws is None:
+            raise ParticipantStateError(f"sending {message.type!r} needs an open signaling socket, got none")
+        await self._ws.send(dump_message(message))
+
+    # --- helpers -------------------------------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _note_close(self, ws: ClientConnection) -> None:
+        received = ws.protocol.close_rcvd
+        if received is None or self._close_code is not None:
+            return
+        self._close_code, self._close_reason = received.code, received.reason or None
+        self._closed_by_server = bool(ws.protocol.close_rcvd_then_sent)
+
+    async def _wait_for(self, event: asyncio.Event, what: str, timeout_s: float) -> None:
+        async with asyncio.timeout(timeout_s):
+            if not event.is_set():
+                await _first_set(event, self._signaling_done)
+        if not event.is_set():
+            error = self._last_error
+            raise SignalingClosedError(
+                what,
+                close_code=self._close_code,
+                error_code=error.code if error else None,
+                error_message=error.message if error else None,
+            )
+
+
+async def _first_set(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+async def run_join(
+    url: str, duration: float, *, source: TrackSource | None = None, open_timeout_s: float = 10.0
+) -> ParticipantReport:
+    """Join the room behind ``url``, stay ``duration`` seconds (less if the server closes), hang up.
+
+    This is ``duet join <url> [--duration S]``. Connection failures (refused, timed
+    out, rejected handshake) and server-side refusals (bad token, ended room) do not
+    raise: they end up in the report's ``problems``, ``last_error`` and ``close_code``.
+    A malformed ``url`` raises :class:`~media.errors.JoinUrlError`.
+    """
+    participant = HeadlessParticipant(url, source=source, open_timeout_s=open_timeout_s)
+    try:
+        try:
+            await participant.start()
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed):
+            return participant.report()  # start() noted why
+        with contextlib.suppress(TimeoutError):
+            await participant.wait_signaling_closed(duration)
+        await participant.hang_up()
+    finally:  # also on cancellation (Ctrl-C in `duet join`)
+        await participant.close()
+    return participant.report()

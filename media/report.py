@@ -1,0 +1,137 @@
+"""What one headless participant saw, as a value, and its two renderings (text and JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["ParticipantReport", "SignalingErrorInfo", "format_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalingErrorInfo:
+    """The ``code`` and ``message`` of an ``error`` frame from the server."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ParticipantReport:
+    """A snapshot of one participant's session. Times are seconds since ``start()``."""
+
+    room_id: str
+    websocket_url: str
+    role: str | None = None
+    """``host`` or ``guest``, from ``welcome`` (``None`` if never welcomed)."""
+    name: str | None = None
+    duration_s: float = 0.0
+    """From ``start()`` to ``close()`` (or to the snapshot, while still running)."""
+    time_to_welcome_s: float | None = None
+    time_to_connected_s: float | None = None
+    """Until the first ``RTCPeerConnection.connectionState == "connected"``."""
+    time_to_first_video_frame_s: float | None = None
+    time_to_first_audio_frame_s: float | None = None
+    video_frames_received: int = 0
+    """Decoded video frames, over every peer connection of the session."""
+    audio_frames_received: int = 0
+    """Decoded audio frames (20 ms each from a browser or another duet participant)."""
+    video_frame_size: tuple[int, int] | None = None
+    """(width, height) of the latest video frame received."""
+    video_frame_sizes: tuple[tuple[int, int], ...] = ()
+    """Every distinct (width, height) received, in order."""
+    peer_connections: int = 0
+    """How many ``RTCPeerConnection`` objects the session created (one per negotiation from scratch)."""
+    connection_states: tuple[str, ...] = ()
+    """Every ``connectionState`` in order; each peer connection starts with ``"new"``."""
+    signaling_frames: dict[str, int] = field(default_factory=dict)
+    """Frames received from the server, by ``type`` (``"invalid"`` for unparseable ones)."""
+    last_error: SignalingErrorInfo | None = None
+    close_code: int | None = None
+    """Code of the server's WebSocket close frame (``None`` if none arrived)."""
+    close_reason: str | None = None
+    closed_by_server: bool = False
+    """True when the server started the closing handshake (``bye`` makes it close with 1000)."""
+    problems: tuple[str, ...] = ()
+    """Things that went wrong on this side: connect failure, a negotiation step that raised."""
+
+    @property
+    def ok(self) -> bool:
+        """Connected, and received both video and audio, with nothing failing on this side."""
+        return (
+            self.time_to_connected_s is not None
+            and self.video_frames_received > 0
+            and self.audio_frames_received > 0
+            and not self.problems
+        )
+
+    @property
+    def video_fps(self) -> float | None:
+        """Average received frame rate from the first video frame to the end (frames per second)."""
+        if self.time_to_first_video_frame_s is None:
+            return None
+        span = self.duration_s - self.time_to_first_video_frame_s
+        return self.video_frames_received / span if span > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: every field, plus ``ok`` and ``video_fps``."""
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["video_fps"] = None if self.video_fps is None else round(self.video_fps, 2)
+        return data
+
+
+def format_report(report: ParticipantReport, as_json: bool = False) -> str:
+    """Render a report for ``duet join``: JSON (one object, stable keys) or aligned human text."""
+    if as_json:
+        return json.dumps(report.to_dict(), indent=2, sort_keys=True)
+    who = (
+        f"as {report.role}" + (f" ({report.name})" if report.name else "") if report.role else "(not joined)"
+    )
+    size = report.video_frame_size
+    fps = report.video_fps
+    rows = [
+        ("signaling", report.websocket_url),
+        ("welcome after", _seconds(report.time_to_welcome_s)),
+        ("connected after", _seconds(report.time_to_connected_s)),
+        ("first video frame", _seconds(report.time_to_first_video_frame_s)),
+        ("first audio frame", _seconds(report.time_to_first_audio_frame_s)),
+        (
+            "video frames",
+            f"{report.video_frames_received}"
+            + (f" at {size[0]}x{size[1]}" if size else "")
+            + (f", {fps:.1f} fps" if fps is not None else ""),
+        ),
+        ("audio frames", str(report.audio_frames_received)),
+        ("peer connections", str(report.peer_connections)),
+        ("connection states", " -> ".join(report.connection_states) or "-"),
+        (
+            "signaling frames",
+            ", ".join(f"{kind} {count}" for kind, count in sorted(report.signaling_frames.items())) or "-",
+        ),
+        (
+            "last error",
+            f"{report.last_error.code}: {report.last_error.message}" if report.last_error else "-",
+        ),
+        ("socket closed", _close(report)),
+        ("duration", _seconds(report.duration_s)),
+    ]
+    rows += [("problem", problem) for problem in report.problems]
+    rows.append(("result", "OK" if report.ok else "NOT OK"))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"duet join: room {report.room_id} {who}"]
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} s"
+
+
+def _close(report: ParticipantReport) -> str:
+    if report.close_code is None:
+        return "-"
+    by = "by the server" if report.closed_by_server else "by us"
+    reason = f" ({report.close_reason})" if report.close_reason else ""
+    return f"{report.close_code}{reason} {by}"
