@@ -13,7 +13,7 @@ ROOT = Path(__file__).parent.parent
 # participant speaks exactly what the server parses; it must not reach the room rules or the app.
 ALLOWED = {
     "signaling": {"signaling"},
-    "media": {"media", "signaling.messages"},
+    "media": {"media", "signaling.messages", "signaling.stats"},
 }
 OURS = {"app", "signaling", "media", "web"}
 
