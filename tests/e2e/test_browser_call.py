@@ -1,0 +1,207 @@
+"""Two real browsers join one room through the page in ``web/`` and see and hear each other.
+
+Chromium's fake camera and microphone stand in for people. Every wait is
+bounded and synchronised on what the page shows or plays, never on a sleep.
+The page's Content-Security-Policy forbids ``eval``, so every polled predicate
+is a function (``"() => ..."``), never a bare expression string.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from playwright.async_api import Page, expect
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import LaunchParticipant, Participant
+
+CALL_TIMEOUT_MS = 30_000
+"""Budget for two local Chromiums to negotiate and render video (about 2 s when idle)."""
+
+UI_TIMEOUT_MS = 10_000
+"""Budget for the page to react to a click or a frame."""
+
+REMOTE_VIDEO_RENDERS = """() => {
+  const video = document.getElementById("remote-video");
+  return video.videoWidth > 0 && video.currentTime > 0 && !video.paused;
+}"""
+
+REMOTE_VIDEO_ADVANCED = """(start) => document.getElementById("remote-video").currentTime > start + 0.5"""
+
+# wait_for_function treats a returned Promise as truthy, so this predicate stays
+# synchronous: each poll starts a getStats() and reads what the previous one found.
+REMOTE_AUDIO_ARRIVES = """() => {
+  const pc = window.duet.pc;
+  if (!pc) return false;
+  pc.getStats().then((stats) => {
+    for (const report of stats.values()) {
+      if (report.type === "inbound-rtp" && report.kind === "audio") {
+        window.e2eAudioPackets = report.packetsReceived;
+      }
+    }
+  });
+  return (window.e2eAudioPackets ?? 0) > 0;
+}"""
+
+
+def initials(name: str) -> str:
+    """What the page shows for a person without video: "Ana Lima" -> "AL" (web/js/texts.js)."""
+    words = name.split()
+    return (words[0][0] + (words[-1][0] if len(words) > 1 else "")).upper()
+
+
+def join_url(server: Any, url: str) -> str:
+    """The join link on the server under test (the API may build links on a public base URL)."""
+    parts = urlsplit(url)
+    return urljoin(server.url, f"{parts.path}#{parts.fragment}")
+
+
+async def end_room(server: Any, room_id: str) -> None:
+    """End a room through the API (``POST /v1/rooms/{id}/end``)."""
+    async with server.client() as api:
+        response = await api.post(f"/v1/rooms/{room_id}/end")
+    assert response.status_code == 200, response.text
+
+
+async def open_prejoin(who: Participant, url: str) -> Page:
+    page = who.page
+    await page.goto(url)
+    await expect(page.locator("#view-prejoin")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(page.locator("#join")).to_be_enabled(timeout=UI_TIMEOUT_MS)
+    return page
+
+
+async def assert_remote_media_plays(page: Page) -> None:
+    """The other person's video renders frames that keep coming, and their audio arrives."""
+    await page.wait_for_function(REMOTE_VIDEO_RENDERS, polling=100, timeout=CALL_TIMEOUT_MS)
+    start = await page.evaluate('() => document.getElementById("remote-video").currentTime')
+    await page.wait_for_function(REMOTE_VIDEO_ADVANCED, arg=start, polling=100, timeout=UI_TIMEOUT_MS)
+    await page.wait_for_function(REMOTE_AUDIO_ARRIVES, polling=250, timeout=UI_TIMEOUT_MS)
+
+
+@pytest.mark.asyncio
+async def test_two_people_see_and_hear_each_other_then_one_hangs_up(
+    server: Any, participant: LaunchParticipant
+) -> None:
+    room = await server.create_room()
+    host_name, guest_name = room["host"]["name"], room["guest"]["name"]
+    host = await participant("host")
+    guest = await participant("guest", phone=True)
+
+    host_page = await open_prejoin(host, join_url(server, room["join_urls"]["host"]))
+    guest_page = await open_prejoin(guest, join_url(server, room["join_urls"]["guest"]))
+    await expect(host_page.locator("#prejoin-heading")).to_have_text(f"Your session with {guest_name}")
+    await expect(guest_page.locator("#prejoin-heading")).to_have_text(f"Your session with {host_name}")
+
+    await host_page.click("#join")
+    await expect(host_page.locator("#status")).to_have_text(
+        f"Waiting for {guest_name} to join…", timeout=UI_TIMEOUT_MS
+    )
+    await guest_page.click("#join")
+
+    for page in (host_page, guest_page):
+        await assert_remote_media_plays(page)
+        await expect(page.locator("#status")).to_have_text("Connected", timeout=CALL_TIMEOUT_MS)
+        assert await page.evaluate("() => [window.duet.state, window.duet.pc.connectionState]") == [
+            "connected",
+            "connected",
+        ]
+
+    await guest_page.click("#hangup")
+    await expect(host_page.locator("#status")).to_have_text(
+        f"{guest_name} left the session.", timeout=UI_TIMEOUT_MS
+    )
+    assert await host_page.evaluate("() => window.duet.pc") is None
+    await expect(guest_page.locator("#view-left")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(guest_page.locator("#rejoin")).to_be_visible()
+    assert await guest_page.evaluate("() => window.duet.state") == "left"
+    host.assert_clean()
+    guest.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_a_camera_turned_off_shows_initials_to_the_other_person(
+    server: Any, participant: LaunchParticipant
+) -> None:
+    room = await server.create_room()
+    host = await participant("host")
+    guest = await participant("guest")
+    host_page = await open_prejoin(host, join_url(server, room["join_urls"]["host"]))
+    guest_page = await open_prejoin(guest, join_url(server, room["join_urls"]["guest"]))
+    await host_page.click("#join")
+    await guest_page.click("#join")
+    await assert_remote_media_plays(guest_page)
+    placeholder = guest_page.locator("#remote-placeholder")
+    await expect(placeholder).to_be_hidden(timeout=UI_TIMEOUT_MS)
+
+    await host_page.click("#camera")
+    await expect(host_page.locator("#camera")).to_have_attribute("aria-pressed", "true")
+    await expect(placeholder).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(guest_page.locator("#remote-initials")).to_have_text(initials(room["host"]["name"]))
+
+    await host_page.click("#camera")
+    await expect(placeholder).to_be_hidden(timeout=UI_TIMEOUT_MS)
+    await expect(guest_page.locator("#status")).to_have_text("Connected")
+    host.assert_clean()
+    guest.assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_ending_the_room_during_a_call_tells_both_people(
+    server: Any, participant: LaunchParticipant
+) -> None:
+    room = await server.create_room()
+    host = await participant("host")
+    guest = await participant("guest", phone=True)
+    pages = [
+        await open_prejoin(host, join_url(server, room["join_urls"]["host"])),
+        await open_prejoin(guest, join_url(server, room["join_urls"]["guest"])),
+    ]
+    for page in pages:
+        await page.click("#join")
+    for page in pages:
+        await expect(page.locator("#status")).to_have_text("Connected", timeout=CALL_TIMEOUT_MS)
+
+    await end_room(server, room["id"])
+    for page in pages:
+        await expect(page.locator("#status")).to_have_text("The session has ended.", timeout=UI_TIMEOUT_MS)
+        await expect(page.locator("#call-notice")).to_be_visible()
+        await expect(page.locator("#call-retry")).to_be_hidden()
+        assert await page.evaluate("() => [window.duet.state, window.duet.pc]") == ["ended", None]
+    host.assert_clean()
+    guest.assert_clean()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("link", "title"),
+    [
+        pytest.param("bad-token", "This join link is not valid", id="bad-token"),
+        # A token is bound to its room: another room's address refuses it (401).
+        pytest.param("other-room", "This join link is not valid", id="other-room"),
+        pytest.param("no-token", "This link is incomplete", id="no-token"),
+        pytest.param("ended", "This session has ended", id="ended-room"),
+    ],
+)
+async def test_a_link_that_cannot_work_shows_a_message_page(
+    server: Any, participant: LaunchParticipant, link: str, title: str
+) -> None:
+    room = await server.create_room()
+    good = urlsplit(join_url(server, room["join_urls"]["guest"]))
+    url = {
+        "bad-token": f"{server.url}{good.path}#t=not-a-valid-token",
+        "other-room": f"{server.url}/s/no-such-room-0000#{good.fragment}",
+        "no-token": f"{server.url}{good.path}",
+        "ended": good.geturl(),
+    }[link]
+    if link == "ended":
+        await end_room(server, room["id"])
+    who = await participant("guest", phone=True)
+    await who.page.goto(url)
+    await expect(who.page.locator("#view-message")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(who.page.locator("#message-title")).to_have_text(title)
+    await expect(who.page.locator("#view-prejoin")).to_be_hidden()
+    assert await who.page.evaluate("() => window.duet.state") == "error"
+    who.assert_clean()

@@ -1,0 +1,101 @@
+// The join link and the room preview (`POST /s/{room_id}/preview`, docs/protocol.md).
+//
+// The token lives in the URL fragment, which the browser never sends to a
+// server; it leaves the page only in the preview request body and the `join`
+// frame. It is never put in a query string.
+
+/**
+ * @typedef {object} JoinLink
+ * @property {string} roomId  The path segment, as in the address (URL-encoded).
+ * @property {string} token
+ *
+ * @typedef {object} PreviewPerson
+ * @property {"host" | "guest"} role
+ * @property {string} name
+ *
+ * @typedef {object} Preview
+ * @property {{id: string, title: string, state: string, starts_at: string | null,
+ *   expires_at: string | null}} room  REST bodies are snake_case.
+ * @property {PreviewPerson} you
+ * @property {PreviewPerson} peer
+ *
+ * @typedef {"unauthorized" | "room_not_found" | "ended" | "expired" | "network" | "unexpected"}
+ *   PreviewFailure
+ */
+
+/**
+ * Read `/s/{room_id}#t={token}`; `null` when the path or the token is missing.
+ * @param {{pathname: string, hash: string}} location
+ * @returns {JoinLink | null}
+ */
+export function readJoinLink(location) {
+  const path = /^\/s\/([^/]+)\/?$/u.exec(location.pathname);
+  if (!path) return null;
+  let token = null;
+  for (const part of location.hash.replace(/^#/u, "").split("&")) {
+    if (part.startsWith("t=")) {
+      try {
+        token = decodeURIComponent(part.slice(2));
+      } catch {
+        return null; // a mangled %-escape: the link was cut or altered
+      }
+    }
+  }
+  if (!token) return null;
+  return { roomId: path[1], token };
+}
+
+/**
+ * Ask the server who is in the room. Never throws.
+ * @param {string} roomId
+ * @param {string} token
+ * @returns {Promise<{ok: true, preview: Preview} | {ok: false, failure: PreviewFailure}>}
+ */
+export async function fetchPreview(roomId, token) {
+  let response;
+  try {
+    response = await fetch(`/s/${roomId}/preview`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ token }),
+      cache: "no-store",
+      credentials: "same-origin",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    return { ok: false, failure: "network" };
+  }
+  if (response.ok) {
+    try {
+      return { ok: true, preview: await response.json() };
+    } catch {
+      return { ok: false, failure: "unexpected" };
+    }
+  }
+  switch (response.status) {
+    case 401:
+    case 403:
+    case 422: // a token the server cannot even parse: a cut or altered link
+      return { ok: false, failure: "unauthorized" };
+    case 404:
+      return { ok: false, failure: "room_not_found" };
+    case 410:
+      return { ok: false, failure: (await errorCode(response)) === "room_expired" ? "expired" : "ended" };
+    default:
+      return { ok: false, failure: "unexpected" };
+  }
+}
+
+/**
+ * The `code` of a JSON error body (`{"code": "...", "message": "..."}`), if any.
+ * @param {Response} response
+ * @returns {Promise<string | null>}
+ */
+async function errorCode(response) {
+  try {
+    const body = await response.json();
+    return typeof body?.code === "string" ? body.code : null;
+  } catch {
+    return null;
+  }
+}

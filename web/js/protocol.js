@@ -1,0 +1,130 @@
+// The signaling protocol as the browser sees it: version, close codes, frame shapes.
+//
+// This mirrors `signaling/messages.py` and `docs/protocol.md` (version 1). The
+// server is the authority; this module only names what the page sends and
+// receives so the rest of the code does not spell raw strings.
+
+/** Version sent in `join`; the server closes with 4014 if it does not speak it. */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * WebSocket close codes the server uses (`CloseCode` in messages.py).
+ * @readonly
+ * @enum {number}
+ */
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  UNAUTHORIZED: 4001,
+  ROOM_NOT_FOUND: 4004,
+  JOIN_TIMEOUT: 4008,
+  REPLACED: 4009,
+  ROOM_ENDED: 4010,
+  ROOM_EXPIRED: 4011,
+  HEARTBEAT_TIMEOUT: 4012,
+  TOO_EARLY: 4013,
+  UNSUPPORTED_VERSION: 4014,
+});
+
+/**
+ * Close codes after which reconnecting cannot help: the page must tell the
+ * person why and stop. Every other close (network drop 1006, server restart
+ * 1001/1012, heartbeat 4012, join timeout 4008) is worth a reconnect.
+ * @type {ReadonlySet<number>}
+ */
+export const TERMINAL_CLOSE_CODES = Object.freeze(
+  new Set([
+    CloseCode.NORMAL,
+    CloseCode.UNAUTHORIZED,
+    CloseCode.ROOM_NOT_FOUND,
+    CloseCode.REPLACED,
+    CloseCode.ROOM_ENDED,
+    CloseCode.ROOM_EXPIRED,
+    CloseCode.TOO_EARLY,
+    CloseCode.UNSUPPORTED_VERSION,
+  ]),
+);
+
+/**
+ * `code` values of `error` frames that announce the socket is about to close.
+ * The others (`invalid_message`, `out_of_order`, `peer_absent`…) leave it open.
+ * @type {ReadonlySet<string>}
+ */
+export const FATAL_ERROR_CODES = Object.freeze(
+  new Set([
+    "unauthorized",
+    "room_not_found",
+    "room_ended",
+    "room_expired",
+    "too_early",
+    "replaced",
+    "unsupported_version",
+    "join_timeout",
+    "heartbeat_timeout",
+  ]),
+);
+
+/**
+ * @typedef {"host" | "guest"} Role
+ *
+ * @typedef {object} PeerInfo
+ * @property {Role} role
+ * @property {string} name
+ * @property {boolean} present
+ *
+ * @typedef {object} RoomInfo
+ * @property {string} id
+ * @property {string} title
+ *
+ * @typedef {object} Welcome
+ * @property {"welcome"} type
+ * @property {number} v
+ * @property {RoomInfo} room
+ * @property {PeerInfo} you
+ * @property {PeerInfo} peer
+ * @property {boolean} polite  True for the peer that yields on glare (the guest).
+ * @property {RTCIceServer[]} iceServers
+ * @property {number} pingIntervalS  Seconds between `ping` frames.
+ *
+ * @typedef {object} PeerJoined
+ * @property {"peer-joined"} type
+ * @property {PeerInfo} peer
+ * @property {boolean} rejoined
+ *
+ * @typedef {object} PeerLeft
+ * @property {"peer-left"} type
+ * @property {PeerInfo} peer
+ * @property {"bye" | "closed" | "timeout"} reason
+ *
+ * @typedef {object} DescriptionFrame
+ * @property {"offer" | "answer"} type
+ * @property {string} sdp
+ *
+ * @typedef {object} CandidateFrame
+ * @property {"candidate"} type
+ * @property {RTCIceCandidateInit | null} candidate  `null` = end of candidates.
+ *
+ * @typedef {object} ErrorFrame
+ * @property {"error"} type
+ * @property {string} code
+ * @property {string} message
+ *
+ * @typedef {Welcome | PeerJoined | PeerLeft | DescriptionFrame | CandidateFrame | ErrorFrame
+ *   | {type: "pong", id: number | null}} ServerFrame
+ */
+
+/**
+ * The wire form of a trickled candidate: exactly `RTCIceCandidateInit`'s four
+ * fields, whatever extra properties the browser's object carries.
+ * @param {RTCIceCandidate | null} candidate
+ * @returns {RTCIceCandidateInit | null}
+ */
+export function candidateToWire(candidate) {
+  if (candidate === null) return null;
+  const { candidate: line, sdpMid, sdpMLineIndex, usernameFragment } = candidate.toJSON();
+  return {
+    candidate: line ?? "",
+    sdpMid: sdpMid ?? null,
+    sdpMLineIndex: sdpMLineIndex ?? null,
+    usernameFragment: usernameFragment ?? null,
+  };
+}

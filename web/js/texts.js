@@ -1,0 +1,141 @@
+// Every sentence the page shows, in one place. Tests match some of them exactly
+// (the status line texts), so change them here and in tests/e2e together.
+
+/** Status line texts, keyed by the page's call state. */
+export const status = Object.freeze({
+  /** @param {string} peer */
+  waiting: (peer) => `Waiting for ${peer} to join…`,
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  /** @param {string} peer */
+  peerLeft: (peer) => `${peer} left the session.`,
+  ended: "The session has ended.",
+  left: "You left the session.",
+});
+
+/**
+ * What to tell the person when the server closed the socket for good, keyed
+ * by the `error` frame's `code` (docs/protocol.md, "Rules the server enforces").
+ * @type {Readonly<Record<string, string>>}
+ */
+export const closeReasons = Object.freeze({
+  room_ended: status.ended,
+  room_expired: "This session has expired.",
+  replaced: "You joined from another tab or device.",
+  unauthorized: "This join link is not valid. Ask for a new link.",
+  room_not_found: "This session does not exist. Check the link you were sent.",
+  too_early: "It is too early to join. The session opens 10 minutes before it starts.",
+  unsupported_version: "This page is out of date. Reload it to join.",
+});
+
+/** Close codes (when no `error` frame said why) to the same words. */
+export const closeCodeReasons = Object.freeze({
+  4001: closeReasons.unauthorized,
+  4004: closeReasons.room_not_found,
+  4009: closeReasons.replaced,
+  4010: closeReasons.room_ended,
+  4011: closeReasons.room_expired,
+  4013: closeReasons.too_early,
+  4014: closeReasons.unsupported_version,
+});
+
+export const lostConnection = "Lost the connection to the server. Check your internet connection.";
+
+/**
+ * Message pages shown instead of the pre-join screen, keyed by what went wrong.
+ * @type {Readonly<Record<string, {title: string, text: string}>>}
+ */
+export const messagePages = Object.freeze({
+  no_token: {
+    title: "This link is incomplete",
+    text: "Open the full join link you were sent; it ends with “#t=” and a long code.",
+  },
+  unauthorized: {
+    title: "This join link is not valid",
+    text: "The link may have been copied only in part, or replaced by a newer one. Ask for a new link.",
+  },
+  room_not_found: {
+    title: "Session not found",
+    text: "There is no session at this address. Check the link you were sent.",
+  },
+  ended: {
+    title: "This session has ended",
+    text: "Ask for a new link if you need to meet again.",
+  },
+  expired: {
+    title: "This session has expired",
+    text: "Its join links no longer work. Ask for a new link if you need to meet again.",
+  },
+  network: {
+    title: "Can’t reach duet",
+    text: "Check your internet connection, then reload the page.",
+  },
+  unexpected: {
+    title: "Something went wrong",
+    text: "The session could not be loaded. Reload the page to try again.",
+  },
+});
+
+/**
+ * Why a camera or microphone is not available, in words, by `DOMException.name`.
+ * @param {"audio" | "video"} kind
+ * @param {string} errorName  `NotAllowedError`, `NotFoundError`, `NotReadableError`…
+ */
+export function mediaProblem(kind, errorName) {
+  const device = kind === "video" ? "camera" : "microphone";
+  const Device = kind === "video" ? "Camera" : "Microphone";
+  switch (errorName) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return `${Device} access is blocked. Allow it in your browser’s site settings, then reload the page.`;
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return `No ${device} was found.`;
+    case "NotReadableError":
+    case "AbortError":
+      return `Your ${device} is in use by another app or tab. Close it, then pick the ${device} again.`;
+    case "Ended":
+      return `Your ${device} was disconnected. Pick another one.`;
+    case "Unsupported":
+      return `This browser can’t use a ${device} on this page. Open the link in a current Chrome, Firefox or Safari.`;
+    default:
+      return `Your ${device} could not be started.`;
+  }
+}
+
+/**
+ * What joining without a camera or microphone means, or `null` when both work.
+ * @param {{camera: boolean, microphone: boolean}} unavailable  What failed (not what was turned off).
+ * @param {string} peer  The other person's name.
+ */
+export function joinHint({ camera, microphone }, peer) {
+  if (camera && microphone) return `You can still join to see and hear ${peer}.`;
+  if (camera) return `You can still join with audio only.`;
+  if (microphone) return `You can still join: ${peer} will see you but not hear you.`;
+  return null;
+}
+
+/**
+ * "Ana Lima" → "AL", "ben" → "B": what stands in for a face with no video.
+ * @param {string} name
+ */
+export function initials(name) {
+  const words = name.trim().split(/\s+/u).filter(Boolean);
+  if (words.length === 0) return "?";
+  const first = Array.from(words[0])[0] ?? "";
+  const last = words.length > 1 ? Array.from(words[words.length - 1])[0] ?? "" : "";
+  return (first + last).toLocaleUpperCase();
+}
+
+/**
+ * "Starts today at 14:30", "Starts on Tue 3 Jun at 09:00", in the reader's locale.
+ * @param {Date} when
+ * @param {Date} now
+ */
+export function startsAt(when, now) {
+  const time = when.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  if (when.toDateString() === now.toDateString()) return `Starts today at ${time}`;
+  const day = when.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
+  return `Starts on ${day} at ${time}`;
+}
