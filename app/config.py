@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
-__all__ = ["Settings", "WeakSecretError", "signing_secret"]
+__all__ = ["Settings", "WeakSecretError", "signing_secret", "policy_config"]
 
 _MIN_SECRET_CHARS = 32
 _WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
@@ -56,6 +57,25 @@ class Settings(BaseSettings):
     event_flush_interval_s: float = Field(default=0.2, gt=0)
     """Room events are written in batches at most this many seconds apart."""
 
+    stats_interval_s: float = Field(default=2.0, gt=0)
+    """Seconds between participants' stats reports."""
+    fallback_video_poor_s: float = Field(default=6.0, gt=0)
+    """Seconds of poor video before audio-only is suggested."""
+    fallback_audio_bad_s: float = Field(default=8.0, gt=0)
+    """Seconds of bad or lost audio before the phone is suggested."""
+    fallback_recovery_s: float = Field(default=25.0, gt=0)
+    """Seconds of a good link before video is offered back."""
+    fallback_cooldown_s: float = Field(default=180.0, ge=0)
+    """Seconds before a declined suggestion is made again."""
+    fallback_connection_down_s: float = Field(default=10.0, gt=0)
+    """Seconds of ICE disconnected/failed before the phone is suggested."""
+    fallback_reports_stale_s: float = Field(default=15.0, gt=0)
+    """Seconds without a participant's reports before the phone is suggested to the other."""
+    quality_warmup_s: float = Field(default=10.0, ge=0)
+    """Seconds after video starts before it is judged (encoders ramp up)."""
+    phone_dial_in: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    """The phone bridge's dial-in number (E.164); rooms then get a PIN."""
+
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -90,3 +110,15 @@ def signing_secret(settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(secret)
     return secret
+
+
+def policy_config(settings: Settings) -> PolicyConfig:
+    """The fallback policy's timings, as configured."""
+    return PolicyConfig(
+        video_poor_s=settings.fallback_video_poor_s,
+        audio_bad_s=settings.fallback_audio_bad_s,
+        recovery_s=settings.fallback_recovery_s,
+        cooldown_s=settings.fallback_cooldown_s,
+        connection_down_s=settings.fallback_connection_down_s,
+        reports_stale_s=settings.fallback_reports_stale_s,
+    )

@@ -22,6 +22,8 @@ __all__ = [
     "create_api_key",
     "create_room",
     "end_room",
+    "pin_in_use",
+    "update_room",
     "get_participants",
     "get_room",
     "list_events",
@@ -72,18 +74,29 @@ async def create_room(
     session: AsyncSession,
     *,
     room: Room,
-    host: tuple[str, str | None],
-    guest: tuple[str, str | None],
+    people: dict[Role, Participant],
 ) -> tuple[Room, dict[Role, Participant]]:
-    people = {
-        Role.HOST: Participant(room_id=room.id, role=Role.HOST, name=host[0], phone=host[1]),
-        Role.GUEST: Participant(room_id=room.id, role=Role.GUEST, name=guest[0], phone=guest[1]),
-    }
     session.add(room)
     await session.flush()
     session.add_all(people.values())
     await session.commit()
     return room, people
+
+
+async def pin_in_use(session: AsyncSession, *, pin: str, now: datetime) -> bool:
+    """Whether a room that can still be joined holds ``pin``."""
+    query = select(Room.id).where(
+        Room.dial_in_pin == pin, col(Room.ended_at).is_(None), col(Room.expires_at) > now
+    )
+    return (await session.exec(query)).first() is not None
+
+
+async def update_room(session: AsyncSession, *, room: Room, changes: dict[str, object]) -> Room:
+    for name, value in changes.items():
+        setattr(room, name, value)
+    session.add(room)
+    await session.commit()
+    return room
 
 
 async def get_room(session: AsyncSession, *, room_id: str) -> Room | None:

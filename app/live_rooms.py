@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from app import crud
-from app.config import Settings
+from app.call_advisor import CallAdvisor, room_backups
+from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
 from app.models import RoomState, room_state
 from app.tokens import InvalidToken, JoinTokens
+from media.fallback_policy import RoomPolicy
 from signaling.messages import ClientMessage, CloseCode, Error, ErrorCode, Role, ServerMessage, dump_message
 from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
 
@@ -61,6 +63,7 @@ class LiveRooms:
         self._tokens = tokens
         self._events = events
         self._rooms: dict[str, Room] = {}
+        self._advisors: dict[str, CallAdvisor] = {}
         self._conns: dict[ConnId, _Conn] = {}
         self._next_conn: ConnId = 0
         self._sweeper: asyncio.Task[None] | None = None
@@ -136,6 +139,12 @@ class LiveRooms:
         if room is not None and room.phase is not RoomPhase.CLOSED:
             await self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
 
+    def set_policy(self, room_id: str, policy: RoomPolicy) -> None:
+        """The room's fallback policy changed through the API: a live room follows at once."""
+        advisor = self._advisors.get(room_id)
+        if advisor is not None:
+            advisor.set_policy(policy)
+
     # --- time ------------------------------------------------------------------
 
     def start(self) -> None:
@@ -193,15 +202,32 @@ class LiveRooms:
         # Another socket of the same room may have loaded it while we awaited the database.
         if (existing := self._rooms.get(room_id)) is not None:
             return existing
+        settings = self._settings
+        backups = room_backups(
+            phones={role: (p.phone, p.share_phone) for role, p in people.items()},
+            dial_in=settings.phone_dial_in,
+            pin=record.dial_in_pin,
+        )
+        advisor = CallAdvisor(
+            names={role: people[role].name for role in Role},
+            policy=RoomPolicy(record.fallback_policy),
+            backups=backups,
+            interval_s=settings.stats_interval_s,
+            warmup_s=settings.quality_warmup_s,
+            config=policy_config(settings),
+        )
         room = Room(
             room_id=room_id,
             title=record.title,
             host_name=people[Role.HOST].name,
             guest_name=people[Role.GUEST].name,
             expires_at=record.expires_at.timestamp(),
-            ice_servers=self._settings.ice_servers,
-            ping_interval_s=self._settings.ping_interval_s,
+            ice_servers=settings.ice_servers,
+            ping_interval_s=settings.ping_interval_s,
+            stats_interval_s=settings.stats_interval_s,
+            advisor=advisor,
         )
+        self._advisors[room_id] = advisor
         self._rooms[room_id] = room
         return room
 
@@ -217,5 +243,6 @@ class LiveRooms:
                     self._events.record(room_id=room_id, type=type_, role=role, data=dict(data))
         if room.is_empty and self._rooms.get(room_id) is room:
             del self._rooms[room_id]
+            self._advisors.pop(room_id, None)
             if room.phase is not RoomPhase.CLOSED:
                 self._events.mark_live(room_id, False)

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from media.fallback_policy import RoomPolicy
 from signaling.messages import Role
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "PersonCreate",
     "Room",
     "RoomCreate",
+    "RoomUpdate",
+    "DialIn",
     "RoomPage",
     "RoomPublic",
     "RoomState",
@@ -120,6 +123,10 @@ class Room(SQLModel, table=True):
     live_since: datetime | None = _dt(default=None)
     """Set while at least one participant is connected."""
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    fallback_policy: str = Field(default="prompt", max_length=16)
+    """``prompt``, ``auto`` or ``off`` (see ``media.fallback_policy.RoomPolicy``)."""
+    dial_in_pin: str | None = Field(default=None, max_length=12, index=True)
+    """PIN on the deployment's phone bridge, when it has one."""
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
 
 
@@ -131,6 +138,8 @@ class Participant(SQLModel, table=True):
     role: Role = Field(sa_type=RoleType, primary_key=True)
     name: str = Field(max_length=80)
     phone: str | None = Field(default=None, max_length=16)
+    share_phone: bool = Field(default=False)
+    """The person agreed to show their number to the other as a fallback."""
 
 
 class Event(SQLModel, table=True):
@@ -170,6 +179,9 @@ class PersonCreate(_Api):
 
     name: str = PydField(min_length=1, max_length=80)
     phone: str | None = PydField(default=None, description="E.164, e.g. +14155550123")
+    share_phone: bool = PydField(
+        default=False, description="the person agreed that the other may see this number as a backup plan"
+    )
 
     @field_validator("phone")
     @classmethod
@@ -188,6 +200,10 @@ class RoomCreate(_Api):
     starts_at: datetime | None = PydField(default=None, description="when people may join; default now")
     expires_at: datetime | None = PydField(default=None, description="when the room closes for good")
     metadata: dict[str, Any] = PydField(default_factory=dict, description="free JSON returned as given")
+    fallback_policy: RoomPolicy = PydField(
+        default=RoomPolicy.PROMPT,
+        description="when the link fails: prompt (ask people), auto (switch and tell), off (indicator only)",
+    )
 
     @field_validator("starts_at", "expires_at")
     @classmethod
@@ -197,10 +213,23 @@ class RoomCreate(_Api):
         return value
 
 
+class RoomUpdate(_Api):
+    """Body of ``PATCH /v1/rooms/{id}``."""
+
+    title: str | None = PydField(default=None, min_length=1, max_length=200)
+    fallback_policy: RoomPolicy | None = None
+
+
 class ParticipantPublic(BaseModel):
     role: Role
     name: str
     phone: str | None
+    share_phone: bool
+
+
+class DialIn(BaseModel):
+    number: str
+    pin: str
 
 
 class JoinUrls(BaseModel):
@@ -221,6 +250,8 @@ class RoomPublic(BaseModel):
     created_at: datetime
     ended_at: datetime | None
     metadata: dict[str, Any]
+    fallback_policy: RoomPolicy
+    dial_in: DialIn | None
     join_urls: JoinUrls
 
 

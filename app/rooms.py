@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +13,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     MAX_METADATA_BYTES,
     ApiKey,
+    DialIn,
     EventPage,
     EventPublic,
     JoinUrls,
@@ -22,12 +24,25 @@ from app.models import (
     RoomPage,
     RoomPublic,
     RoomState,
+    RoomUpdate,
     room_state,
 )
+from media.fallback_policy import RoomPolicy
+from app.report import SessionReport, session_report
 from app.services import Services
 from signaling.messages import Role
 
-__all__ = ["create_room", "end_room", "get_room", "join_url", "list_rooms", "room_events", "to_public"]
+__all__ = [
+    "create_room",
+    "end_room",
+    "get_room",
+    "join_url",
+    "list_rooms",
+    "room_events",
+    "room_report",
+    "to_public",
+    "update_room",
+]
 
 
 def join_url(services: Services, room: Room, role: Role) -> str:
@@ -37,7 +52,11 @@ def join_url(services: Services, room: Room, role: Role) -> str:
 
 def to_public(services: Services, room: Room, people: dict[Role, Participant], now: datetime) -> RoomPublic:
     def person(role: Role) -> ParticipantPublic:
-        return ParticipantPublic(role=role, name=people[role].name, phone=people[role].phone)
+        p = people[role]
+        return ParticipantPublic(role=role, name=p.name, phone=p.phone, share_phone=p.share_phone)
+
+    number = services.settings.phone_dial_in
+    dial_in = DialIn(number=number, pin=room.dial_in_pin) if number and room.dial_in_pin else None
 
     return RoomPublic(
         id=room.id,
@@ -50,6 +69,8 @@ def to_public(services: Services, room: Room, people: dict[Role, Participant], n
         created_at=room.created_at,
         ended_at=room.ended_at,
         metadata=room.meta,
+        fallback_policy=RoomPolicy(room.fallback_policy),
+        dial_in=dial_in,
         join_urls=JoinUrls(
             host=join_url(services, room, Role.HOST), guest=join_url(services, room, Role.GUEST)
         ),
@@ -73,18 +94,55 @@ async def create_room(
         raise Invalid(
             f"metadata may hold at most {MAX_METADATA_BYTES} bytes of JSON.", code="metadata_too_large"
         )
+    room_id = crud.new_room_id()
     room = Room(
-        id=crud.new_room_id(),
+        id=room_id,
         title=body.title,
         starts_at=starts_at,
         expires_at=expires_at,
         meta=body.metadata,
+        fallback_policy=body.fallback_policy.value,
+        dial_in_pin=await _new_pin(session, now) if settings.phone_dial_in else None,
         api_key_id=api_key.id if api_key else None,
     )
-    room, people = await crud.create_room(
-        session, room=room, host=(body.host.name, body.host.phone), guest=(body.guest.name, body.guest.phone)
-    )
+    people = {
+        role: Participant(room_id=room_id, role=role, name=p.name, phone=p.phone, share_phone=p.share_phone)
+        for role, p in ((Role.HOST, body.host), (Role.GUEST, body.guest))
+    }
+    room, people = await crud.create_room(session, room=room, people=people)
     return to_public(services, room, people, now)
+
+
+PIN_DIGITS = 6
+"""A 6-digit PIN: a million values against at most three tries per call (issue 4's IVR)."""
+
+
+async def _new_pin(session: AsyncSession, now: datetime) -> str:
+    """A random PIN, unique among rooms that can still be joined; unrelated to the room id."""
+    for _ in range(20):
+        pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
+        if not await crud.pin_in_use(session, pin=pin, now=now):
+            return pin
+    raise Conflict("Could not find a free phone PIN; try again.", code="pin_exhausted")
+
+
+async def update_room(
+    services: Services, session: AsyncSession, *, room_id: str, body: RoomUpdate
+) -> RoomPublic:
+    """Change a room's title or fallback policy; a live room follows the new policy at once."""
+    room = await _room_or_404(session, room_id)
+    now = datetime.now(UTC)
+    if room_state(room, now) in (RoomState.ENDED, RoomState.EXPIRED):
+        raise Conflict("This room is over and can no longer be changed.", code="room_over")
+    changes: dict[str, object] = {}
+    if body.title is not None:
+        changes["title"] = body.title
+    if body.fallback_policy is not None:
+        changes["fallback_policy"] = body.fallback_policy.value
+        services.live.set_policy(room_id, body.fallback_policy)
+    room = await crud.update_room(session, room=room, changes=changes)
+    people = await crud.get_participants(session, room_ids=[room.id])
+    return to_public(services, room, people[room.id], now)
 
 
 def _json_size(value: object) -> int:
@@ -141,3 +199,12 @@ async def room_events(services: Services, session: AsyncSession, *, room_id: str
     return EventPage(
         items=[EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in events]
     )
+
+
+async def room_report(services: Services, session: AsyncSession, *, room_id: str) -> SessionReport:
+    await services.events.flush()
+    room = await _room_or_404(session, room_id)
+    people = (await crud.get_participants(session, room_ids=[room.id]))[room.id]
+    events = await crud.list_events(session, room_id=room_id)
+    names = {role: person.name for role, person in people.items()}
+    return session_report(room_id=room.id, names=names, events=events, now=datetime.now(UTC))

@@ -268,10 +268,10 @@ class FallbackPolicy:
                     return CallMode.PHONE, Cause.REPORTS_STOPPED, role, (role.other,)
             if _held(t.down, now, c.connection_down_s):
                 return CallMode.PHONE, Cause.CONNECTION_DOWN, None, both
-            if (sender := _held(t.audio_bad, now, c.audio_bad_s)) is not None:
-                return CallMode.PHONE, Cause.AUDIO_BAD, sender, both
-        if self.mode is CallMode.VIDEO and (sender := _held(t.video_poor, now, c.video_poor_s)) is not None:
-            return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, sender, (sender,)
+            if senders := _held(t.audio_bad, now, c.audio_bad_s):
+                return CallMode.PHONE, Cause.AUDIO_BAD, _one(senders), both
+        if self.mode is CallMode.VIDEO and (senders := _held(t.video_poor, now, c.video_poor_s)):
+            return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, _one(senders), senders
         if self.mode is not CallMode.VIDEO and t.good_since is not None and now - t.good_since >= c.recovery_s:
             return CallMode.VIDEO, Cause.RECOVERED, None, both
         return None
@@ -293,7 +293,11 @@ def _track(since: dict[Role, float], role: Role, condition: bool, now: float) ->
         since.setdefault(role, now)
 
 
-def _held(since: dict[Role, float], now: float, seconds: float) -> Role | None:
-    """The role whose condition has held longest, if for at least ``seconds``."""
-    held = [(start, role) for role, start in since.items() if now - start >= seconds]
-    return min(held)[1] if held else None
+def _held(since: dict[Role, float], now: float, seconds: float) -> tuple[Role, ...]:
+    """The roles whose condition has held for at least ``seconds``, host first."""
+    return tuple(role for role in (Role.HOST, Role.GUEST) if role in since and now - since[role] >= seconds)
+
+
+def _one(roles: tuple[Role, ...]) -> Role | None:
+    """The one to blame, or ``None`` when both directions suffer alike."""
+    return roles[0] if len(roles) == 1 else None

@@ -93,8 +93,9 @@ class _Author:
 class LinkQuality:
     """Keeps each participant's previous report and the smoothed scores of both directions."""
 
-    def __init__(self, *, interval_s: float) -> None:
+    def __init__(self, *, interval_s: float, warmup_s: float = WARMUP_S) -> None:
         self.interval_s = interval_s
+        self.warmup_s = warmup_s
         self._authors = {role: _Author() for role in Role}
         self._directions = {role: _Direction() for role in Role}
 
@@ -133,7 +134,7 @@ class LinkQuality:
         if rtt is not None and rtt >= 0.4:
             problems.append(f"{rtt * 1000:.0f} ms round trip")
         video = inbound_window(prev.inbound.video, cur.inbound.video, seconds)
-        warm = direction.video_since is not None and now - direction.video_since >= WARMUP_S
+        warm = direction.video_since is not None and now - direction.video_since >= self.warmup_s
         if video is not None and warm and self._authors[sender].sending_video:
             scored = video_score(video, direction.sender)
             direction.video.add(scored.score)

@@ -6,7 +6,7 @@ on the wire are camelCase, the names WebRTC itself uses (``sdp``, ``candidate``,
 ``sdpMid``, ``sdpMLineIndex``, ``iceServers``) so a browser can pass them
 straight to ``RTCPeerConnection``. ``docs/protocol.md`` documents the same.
 
-This module is a leaf: it imports nothing from duet, so the server, the headless
+This module and ``signaling.stats`` are leaves: they import nothing else from duet, so the server, the headless
 participant and the tests all speak exactly the same protocol.
 """
 
@@ -18,12 +18,26 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
+from signaling.stats import MAX_STATS_BYTES, AudioLevel, CallMode, Stats, VideoLevel
+
 __all__ = [
     "MAX_FRAME_BYTES",
     "PROTOCOL_VERSION",
     "Answer",
     "Bye",
     "Candidate",
+    "Stats",
+    "CallMode",
+    "AudioLevel",
+    "VideoLevel",
+    "Decide",
+    "SetMode",
+    "BackupPlan",
+    "LinkReport",
+    "Quality",
+    "Suggest",
+    "Withdraw",
+    "ModeChanged",
     "ClientMessage",
     "CloseCode",
     "Error",
@@ -86,6 +100,7 @@ class ErrorCode(enum.StrEnum):
     REPLACED = "replaced"
     JOIN_TIMEOUT = "join_timeout"
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
+    UNKNOWN_SUGGESTION = "unknown_suggestion"
 
 
 class CloseCode(enum.IntEnum):
@@ -154,6 +169,19 @@ class RoomInfo(_Wire):
 
     id: str
     title: str
+
+
+class BackupPlan(_Wire):
+    """Phone details agreed before the call (the seed's "backup plan")."""
+
+    peer_phone: str | None = None
+    """The other person's number, only when they agreed to share it (E.164)."""
+    dial_in: str | None = None
+    """The deployment's phone bridge number (E.164), when it has one."""
+    pin: str | None = None
+    """The room's PIN on the phone bridge."""
+    dial_in_link: str | None = None
+    """One-tap ``tel:`` link that dials in and enters the PIN (``tel:+…,,PIN#``)."""
 
 
 # --- client -> server ---------------------------------------------------------
@@ -225,6 +253,12 @@ class Welcome(_Wire):
     ping_interval_s: float
     """Seconds between the client's ``ping`` frames; the server drops a socket
     that stays silent for three intervals."""
+    stats_interval_s: float = 2.0
+    """Seconds between the client's ``stats`` reports."""
+    mode: CallMode = CallMode.VIDEO
+    """The call's current mode (a participant who rejoins an audio-only call stays audio-only)."""
+    backup: BackupPlan | None = None
+    """How the two can reach each other by phone if the internet fails."""
 
 
 class PeerJoined(_Wire):
@@ -243,6 +277,71 @@ class PeerLeft(_Wire):
     reason: Literal["bye", "closed", "timeout"]
 
 
+class Decide(_Wire):
+    """Client → server: my answer to a ``suggest``."""
+
+    type: Literal["decide"] = "decide"
+    id: str = Field(max_length=64)
+    accept: bool
+
+
+class SetMode(_Wire):
+    """Client → server: I switch the call by hand (the audio-only button, camera back on)."""
+
+    type: Literal["set-mode"] = "set-mode"
+    mode: CallMode
+
+
+class LinkReport(_Wire):
+    """One person's uplink, in words and numbers."""
+
+    audio: AudioLevel
+    video: VideoLevel
+    mos: float | None = None
+    video_score: float | None = None
+    """0-100."""
+    problems: list[str] = Field(default_factory=list)
+
+
+class Quality(_Wire):
+    """Server → client every report: my uplink (``you``) and the other's (``peer``)."""
+
+    type: Literal["quality"] = "quality"
+    you: LinkReport
+    peer: LinkReport
+
+
+class Suggest(_Wire):
+    """Server → client: "Your video is lagging. Switch to audio only?" Answer with ``decide``."""
+
+    type: Literal["suggest"] = "suggest"
+    id: str
+    mode: CallMode
+    reason: str
+    """The question, in words, for this person."""
+    at_fault: Role | None = None
+    backup: BackupPlan | None = None
+    """With ``mode: phone``: how to call."""
+
+
+class Withdraw(_Wire):
+    """Server → client: a pending suggestion no longer applies; hide the prompt."""
+
+    type: Literal["withdraw"] = "withdraw"
+    id: str
+
+
+class ModeChanged(_Wire):
+    """Server → both clients: the call is now in ``mode``; everyone follows (video senders stop in
+    audio-only and phone, start again in video)."""
+
+    type: Literal["mode"] = "mode"
+    mode: CallMode
+    by: Role | None = None
+    """Who switched; ``null`` when the room's policy switched by itself."""
+    reason: str
+
+
 class Error(_Wire):
     """Something the client sent was refused, or the socket is about to close."""
 
@@ -251,9 +350,23 @@ class Error(_Wire):
     message: str
 
 
-ClientMessage = Annotated[Join | Offer | Answer | Candidate | Bye | Ping, Field(discriminator="type")]
+ClientMessage = Annotated[
+    Join | Offer | Answer | Candidate | Bye | Ping | Stats | Decide | SetMode, Field(discriminator="type")
+]
 ServerMessage = Annotated[
-    Welcome | PeerJoined | PeerLeft | Offer | Answer | Candidate | Bye | Pong | Error,
+    Welcome
+    | PeerJoined
+    | PeerLeft
+    | Offer
+    | Answer
+    | Candidate
+    | Bye
+    | Pong
+    | Quality
+    | Suggest
+    | Withdraw
+    | ModeChanged
+    | Error,
     Field(discriminator="type"),
 ]
 
@@ -268,7 +381,7 @@ def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
     if size > max_bytes:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"frame is {size} bytes; the limit is {max_bytes}")
     try:
-        return adapter.validate_json(text)
+        message = adapter.validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         kind = first["type"]
@@ -284,6 +397,9 @@ def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
             ) from None
         where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{where}: {first['msg']}") from None
+    if isinstance(message, Stats) and size > MAX_STATS_BYTES:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"a stats frame is {size} bytes; the limit is {MAX_STATS_BYTES}")
+    return message
 
 
 def parse_client_message(text: str | bytes, max_bytes: int = MAX_FRAME_BYTES) -> ClientMessage:

@@ -11,14 +11,18 @@ tested as transition lists.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from signaling.messages import (
     Answer,
+    BackupPlan,
     Bye,
+    CallMode,
     Candidate,
     ClientMessage,
+    Decide,
     CloseCode,
     Error,
     ErrorCode,
@@ -33,6 +37,8 @@ from signaling.messages import (
     Role,
     RoomInfo,
     ServerMessage,
+    SetMode,
+    Stats,
     Welcome,
 )
 
@@ -51,7 +57,8 @@ __all__ = [
 ConnId: TypeAlias = int
 """Opaque id the edge gives each socket."""
 
-EventType = Literal["joined", "left", "reconnected", "ended", "expired"]
+EventType = str
+"""``joined``, ``left``, ``reconnected``, ``ended``, ``expired``, and the advisor's own events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +84,39 @@ class Record:
 
     type: EventType
     role: Role | None
-    data: dict[str, str] = field(default_factory=dict)
+    data: Mapping[str, str | float | None] = field(default_factory=dict)
 
 
 Action: TypeAlias = Send | Close | Record
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """A frame for one seat (``to``), or for both (``to=None``); skipped for an empty seat."""
+
+    to: Role | None
+    message: ServerMessage
+
+
+class Advisor(Protocol):
+    """Watches the link and the call mode (quality scoring and the fallback policy live behind it).
+
+    Declared here, where it is used; the app plugs in the implementation. Every method takes the
+    clock and returns frames to send and events to record.
+    """
+
+    @property
+    def mode(self) -> CallMode: ...
+
+    def backup(self, role: Role) -> BackupPlan | None: ...
+
+    def observe(self, role: Role, message: Stats | Decide | SetMode, now: float) -> list[Advice | Record]: ...
+
+    def paired(self, now: float) -> list[Advice | Record]: ...
+
+    def left(self, role: Role, now: float) -> list[Advice | Record]: ...
+
+    def tick(self, now: float) -> list[Advice | Record]: ...
 
 
 class RoomPhase(enum.StrEnum):
@@ -125,12 +161,16 @@ class Room:
         expires_at: float,
         ice_servers: list[IceServer],
         ping_interval_s: float,
+        stats_interval_s: float = 2.0,
+        advisor: Advisor | None = None,
     ) -> None:
         self.info = RoomInfo(id=room_id, title=title)
         self.expires_at = expires_at
         """Wall-clock seconds (UNIX epoch) after which the room closes itself."""
         self.ice_servers = ice_servers
         self.ping_interval_s = ping_interval_s
+        self.stats_interval_s = stats_interval_s
+        self.advisor = advisor
         self.phase = RoomPhase.WAITING
         self._seats = {
             Role.HOST: _Seat(Role.HOST, host_name),
@@ -192,14 +232,19 @@ class Room:
                     polite=role is Role.GUEST,
                     ice_servers=self.ice_servers,
                     ping_interval_s=self.ping_interval_s,
+                    stats_interval_s=self.stats_interval_s,
+                    mode=self.advisor.mode if self.advisor else CallMode.VIDEO,
+                    backup=self.advisor.backup(role) if self.advisor else None,
                 ),
             )
         )
+        actions.append(Record("reconnected" if replaced else "joined", role))
         if other.state is SeatState.CONNECTED:
             assert other.conn is not None
             self._new_pairing()
             actions.append(Send(other.conn, PeerJoined(peer=self._peer_info(role), rejoined=rejoined)))
-        actions.append(Record("reconnected" if replaced else "joined", role))
+            if self.advisor is not None:
+                actions += self._advise(self.advisor.paired(now))
         self._update_phase()
         return actions
 
@@ -220,7 +265,7 @@ class Room:
                     )
                 ]
             case Bye():
-                return self._leave(role, "bye", close=CloseCode.NORMAL)
+                return self._leave(role, "bye", close=CloseCode.NORMAL, now=now)
             case Offer() | Answer() | Candidate() if other.conn is None:
                 if isinstance(message, Candidate):
                     return []  # a late candidate after the peer left is normal; drop it
@@ -230,7 +275,7 @@ class Room:
             case Offer():
                 self._offers_pending.add(role)
                 self._negotiating = True
-                return [Send(other.conn, message)]
+                return self._relay(other, message)
             case Answer():
                 if role.other not in self._offers_pending:
                     return [
@@ -240,7 +285,9 @@ class Room:
                         )
                     ]
                 self._offers_pending.discard(role.other)
-                return [Send(other.conn, message)]
+                return self._relay(other, message)
+            case Stats() | Decide() | SetMode():
+                return self._advise(self.advisor.observe(role, message, now)) if self.advisor else []
             case Candidate():
                 if not self._negotiating:
                     return [
@@ -249,7 +296,7 @@ class Room:
                             Error(code=ErrorCode.OUT_OF_ORDER, message="Candidates need an offer first."),
                         )
                     ]
-                return [Send(other.conn, message)]
+                return self._relay(other, message)
         raise IllegalTransition(f"expected a client message, got {message!r}")  # pragma: no cover
 
     def disconnect(self, conn: ConnId, now: float) -> list[Action]:
@@ -257,7 +304,7 @@ class Room:
         role = self.role_of(conn)
         if role is None or self.phase is RoomPhase.CLOSED:
             return []
-        return self._leave(role, "closed", close=None)
+        return self._leave(role, "closed", close=None, now=now)
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: close the room once it expires, drop sockets gone silent."""
@@ -268,7 +315,9 @@ class Room:
         actions: list[Action] = []
         for seat in self._seats.values():
             if seat.state is SeatState.CONNECTED and now - seat.last_seen > self.silence_limit_s:
-                actions += self._leave(seat.role, "timeout", close=CloseCode.HEARTBEAT_TIMEOUT)
+                actions += self._leave(seat.role, "timeout", close=CloseCode.HEARTBEAT_TIMEOUT, now=now)
+        if self.advisor is not None and self.phase is RoomPhase.LIVE:
+            actions += self._advise(self.advisor.tick(now))
         return actions
 
     def close(
@@ -292,7 +341,7 @@ class Room:
     # --- internals ---------------------------------------------------------
 
     def _leave(
-        self, role: Role, reason: Literal["bye", "closed", "timeout"], *, close: CloseCode | None
+        self, role: Role, reason: Literal["bye", "closed", "timeout"], *, close: CloseCode | None, now: float
     ) -> list[Action]:
         seat, other = self._seats[role], self._seats[role.other]
         if seat.state is not SeatState.CONNECTED or seat.conn is None:
@@ -306,6 +355,25 @@ class Room:
         actions.append(Record("left", role, {"reason": reason}))
         self._new_pairing()
         self._update_phase()
+        if self.advisor is not None:
+            actions += self._advise(self.advisor.left(role, now))
+        return actions
+
+    @staticmethod
+    def _relay(seat: _Seat, message: ServerMessage) -> list[Action]:
+        assert seat.conn is not None, "relay to an empty seat"
+        return [Send(seat.conn, message)]
+
+    def _advise(self, advice: list[Advice | Record]) -> list[Action]:
+        actions: list[Action] = []
+        for item in advice:
+            if isinstance(item, Record):
+                actions.append(item)
+                continue
+            for role in (item.to,) if item.to is not None else (Role.HOST, Role.GUEST):
+                conn = self._seats[role].conn
+                if conn is not None:
+                    actions.append(Send(conn, item.message))
         return actions
 
     def _new_pairing(self) -> None:

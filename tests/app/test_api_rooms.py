@@ -18,13 +18,14 @@ def iso(dt: datetime) -> str:
 async def test_create_room_returns_links_for_both(server: RunningServer) -> None:
     room = await server.create_room(
         title="Career chat",
-        host={"name": "Ana", "phone": "+14155550123"},
+        host={"name": "Ana", "phone": "+14155550123", "share_phone": True},
         guest={"name": "Ben"},
         metadata={"booking": 42, "tags": ["mentoring"]},
     )
     assert len(room["id"]) >= 22 and room["state"] == "open"
-    assert room["host"] == {"role": "host", "name": "Ana", "phone": "+14155550123"}
-    assert room["guest"] == {"role": "guest", "name": "Ben", "phone": None}
+    assert room["host"] == {"role": "host", "name": "Ana", "phone": "+14155550123", "share_phone": True}
+    assert room["guest"] == {"role": "guest", "name": "Ben", "phone": None, "share_phone": False}
+    assert room["fallback_policy"] == "prompt" and room["dial_in"] is None  # no phone bridge configured
     assert room["metadata"] == {"booking": 42, "tags": ["mentoring"]}
     for role in ("host", "guest"):
         url = room["join_urls"][role]

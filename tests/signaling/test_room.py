@@ -76,8 +76,8 @@ def test_a_whole_call() -> None:
         [Send(HOST, welcome(ANA_HERE, BEN_GONE, polite=False)), Record("joined", Role.HOST)],
         [
             Send(GUEST, welcome(BEN_HERE, ANA_HERE, polite=True)),
-            Send(HOST, PeerJoined(peer=BEN_HERE)),
             Record("joined", Role.GUEST),
+            Send(HOST, PeerJoined(peer=BEN_HERE)),
         ],
         [Send(GUEST, Offer(sdp="o"))],
         [Send(HOST, Answer(sdp="a"))],
@@ -119,8 +119,8 @@ def test_same_role_replaces_and_peer_renegotiates() -> None:
         Send(HOST, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
         Close(HOST, CloseCode.REPLACED, "replaced by a newer connection"),
         Send(HOST2, welcome(ANA_HERE, BEN_HERE, polite=False)),
-        Send(GUEST, PeerJoined(peer=ANA_HERE, rejoined=True)),
         Record("reconnected", Role.HOST),
+        Send(GUEST, PeerJoined(peer=ANA_HERE, rejoined=True)),
     ]
     # The old socket's close arrives later and changes nothing.
     assert room.disconnect(HOST, 6) == []

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, status
 
 from app import rooms
 from app.deps import ApiKeyDep, ServicesDep, SessionDep
-from app.models import EventPage, RoomCreate, RoomPage, RoomPublic, RoomState
+from app.models import EventPage, RoomCreate, RoomPage, RoomPublic, RoomState, RoomUpdate
+from app.report import SessionReport
 
 router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
 
@@ -51,6 +52,14 @@ async def get_room(room_id: RoomId, services: ServicesDep, session: SessionDep, 
     return await rooms.get_room(services, session, room_id=room_id)
 
 
+@router.patch("/{room_id}", responses={**_ERRORS, 409: {"description": "Room is over", **_ERROR}})
+async def update_room(
+    room_id: RoomId, body: RoomUpdate, services: ServicesDep, session: SessionDep, _: ApiKeyDep
+) -> RoomPublic:
+    """Change the title or the fallback policy (``prompt``, ``auto``, ``off``); a live call follows at once."""
+    return await rooms.update_room(services, session, room_id=room_id, body=body)
+
+
 @router.post("/{room_id}/end", responses={**_ERRORS, 409: {"description": "Room expired", **_ERROR}})
 async def end_room(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> RoomPublic:
     """End the session: both participants are disconnected with the reason, and nobody can rejoin."""
@@ -61,3 +70,9 @@ async def end_room(room_id: RoomId, services: ServicesDep, session: SessionDep, 
 async def room_events(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> EventPage:
     """What happened in the room (joined, left, reconnected, ended, expired), oldest first."""
     return await rooms.room_events(services, session, room_id=room_id)
+
+
+@router.get("/{room_id}/report", responses=_ERRORS)
+async def room_report(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> SessionReport:
+    """Duration, time in each mode, each person's audio (MOS) and video scores, the fallback timeline."""
+    return await rooms.room_report(services, session, room_id=room_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
 from app import crud
+from app.call_advisor import room_backups
 from app.deps import ServicesDep, SessionDep
 from app.errors import Gone, NotFound, Unauthorized
 from app.live_rooms import JoinRefused
@@ -20,6 +21,7 @@ from app.tokens import InvalidToken
 from app.web import PAGE_HEADERS, ROOM_PAGE
 from signaling.messages import (
     PROTOCOL_VERSION,
+    BackupPlan,
     CloseCode,
     Error,
     ErrorCode,
@@ -56,12 +58,23 @@ class PreviewRoom(BaseModel):
     expires_at: datetime
 
 
+class PreviewBackup(BaseModel):
+    """The backup plan (REST spelling of the protocol's ``BackupPlan``)."""
+
+    peer_phone: str | None
+    dial_in: str | None
+    pin: str | None
+    dial_in_link: str | None
+
+
 class Preview(BaseModel):
     """What the pre-join screen shows."""
 
     room: PreviewRoom
     you: PreviewPerson
     peer: PreviewPerson
+    backup: PreviewBackup | None
+    """"Our backup plan": how to reach each other by phone if the internet fails."""
 
 
 @router.post("/s/{room_id}/preview")
@@ -90,7 +103,18 @@ async def preview(
         ),
         you=PreviewPerson(role=you.role, name=you.name),
         peer=PreviewPerson(role=peer.role, name=peer.name),
+        backup=_rest_backup(
+            room_backups(
+                phones={role: (p.phone, p.share_phone) for role, p in people.items()},
+                dial_in=services.settings.phone_dial_in,
+                pin=room.dial_in_pin,
+            )[claims.role]
+        ),
     )
+
+
+def _rest_backup(plan: BackupPlan | None) -> PreviewBackup | None:
+    return None if plan is None else PreviewBackup(**plan.model_dump(by_alias=False))
 
 
 async def _receive_text(ws: WebSocket) -> str:
