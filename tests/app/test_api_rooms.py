@@ -124,6 +124,8 @@ async def test_events_of_a_session(server: RunningServer) -> None:
         ("GET", "/v1/rooms/abc"),
         ("POST", "/v1/rooms/abc/end"),
         ("GET", "/v1/rooms/abc/events"),
+        ("PATCH", "/v1/rooms/abc"),
+        ("GET", "/v1/rooms/abc/report"),
     ],
 )
 @pytest.mark.parametrize(
