@@ -164,7 +164,9 @@ class CallAdvisor:
                 try:
                     outputs = self._policy.decide(role, suggestion_id, accept, now)
                 except UnknownSuggestion:
-                    error = Error(code=ErrorCode.UNKNOWN_SUGGESTION, message="That suggestion is no longer open.")
+                    error = Error(
+                        code=ErrorCode.UNKNOWN_SUGGESTION, message="That suggestion is no longer open."
+                    )
                     return [Advice(role, error)]
                 data = {"id": suggestion_id}
                 return [Record("accepted" if accept else "declined", role, data), *self._render(outputs)]
@@ -212,7 +214,11 @@ class CallAdvisor:
                     for to in s.to:
                         backup = self._backups.get(to) if s.mode is CallMode.PHONE else None
                         frame = SuggestFrame(
-                            id=s.id, mode=s.mode, reason=self._words.question(s, to), at_fault=s.at_fault, backup=backup
+                            id=s.id,
+                            mode=s.mode,
+                            reason=self._words.question(s, to),
+                            at_fault=s.at_fault,
+                            backup=backup,
                         )
                         out.append(Advice(to, frame))
                     to_names = ",".join(r.value for r in s.to)
@@ -223,7 +229,9 @@ class CallAdvisor:
                     out.append(Record("withdrawn", s.at_fault, {"id": s.id, "mode": s.mode.value}))
                 case Switch() as switch:
                     for to in Role:
-                        notice = ModeChanged(mode=switch.mode, by=switch.by, reason=self._words.switched(switch, to))
+                        notice = ModeChanged(
+                            mode=switch.mode, by=switch.by, reason=self._words.switched(switch, to)
+                        )
                         out.append(Advice(to, notice))
                     data = {
                         "mode": switch.mode.value,

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
-__all__ = ["Settings", "WeakSecretError", "signing_secret", "policy_config"]
+__all__ = ["Settings", "WeakSecretError", "policy_config", "signing_secret"]
 
 _MIN_SECRET_CHARS = 32
 _WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}

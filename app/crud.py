@@ -22,15 +22,15 @@ __all__ = [
     "create_api_key",
     "create_room",
     "end_room",
-    "pin_in_use",
-    "update_room",
     "get_participants",
     "get_room",
     "list_events",
     "list_rooms",
     "new_api_key",
     "new_room_id",
+    "pin_in_use",
     "set_live",
+    "update_room",
 ]
 
 API_KEY_PREFIX = "duet_"

@@ -18,6 +18,7 @@ from signaling.messages import Role
 
 __all__ = [
     "ApiKey",
+    "DialIn",
     "Event",
     "EventPage",
     "EventPublic",
@@ -27,11 +28,10 @@ __all__ = [
     "PersonCreate",
     "Room",
     "RoomCreate",
-    "RoomUpdate",
-    "DialIn",
     "RoomPage",
     "RoomPublic",
     "RoomState",
+    "RoomUpdate",
     "UTCDateTime",
     "room_state",
     "utcnow",

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from app.models import Event, EventPublic
 from signaling.messages import CallMode, Role
 
-__all__ = ["ScoreSummary", "ParticipantReport", "SessionReport", "session_report"]
+__all__ = ["ParticipantReport", "ScoreSummary", "SessionReport", "session_report"]
 
 _TIMELINE = {"suggested", "accepted", "declined", "withdrawn", "mode"}
 _END = {"ended", "expired"}
@@ -49,12 +49,16 @@ def _summary(values: list[float]) -> ScoreSummary:
     return ScoreSummary(mean=round(fmean(values), 2), min=round(min(values), 2), samples=len(values))
 
 
-def session_report(*, room_id: str, names: dict[Role, str], events: list[Event], now: datetime) -> SessionReport:
+def session_report(
+    *, room_id: str, names: dict[Role, str], events: list[Event], now: datetime
+) -> SessionReport:
     joined = [e.at for e in events if e.type in ("joined", "reconnected")]
     started = min(joined) if joined else None
     ended = next((e.at for e in events if e.type in _END), None)
     if ended is None and events and not _anyone_here(events):
-        ended = max(e.at for e in events if e.type == "left") if any(e.type == "left" for e in events) else None
+        ended = (
+            max(e.at for e in events if e.type == "left") if any(e.type == "left" for e in events) else None
+        )
     stop = ended or now
     modes = dict.fromkeys(CallMode, 0.0)
     if started is not None:
@@ -72,11 +76,15 @@ def session_report(*, room_id: str, names: dict[Role, str], events: list[Event],
                 role=role,
                 name=names[role],
                 mos=_summary([float(d["mos"]) for d in samples if d.get("mos") is not None]),
-                video_score=_summary([float(d["video_score"]) for d in samples if d.get("video_score") is not None]),
+                video_score=_summary(
+                    [float(d["video_score"]) for d in samples if d.get("video_score") is not None]
+                ),
             )
         )
     timeline = [
-        EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in events if e.type in _TIMELINE
+        EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data)
+        for e in events
+        if e.type in _TIMELINE
     ]
     return SessionReport(
         room_id=room_id,

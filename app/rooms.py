@@ -27,9 +27,9 @@ from app.models import (
     RoomUpdate,
     room_state,
 )
-from media.fallback_policy import RoomPolicy
 from app.report import SessionReport, session_report
 from app.services import Services
+from media.fallback_policy import RoomPolicy
 from signaling.messages import Role
 
 __all__ = [

@@ -18,16 +18,16 @@ from signaling.messages import Role
 from signaling.stats import AudioLevel, CallMode, VideoLevel
 
 __all__ = [
-    "RoomPolicy",
     "Cause",
-    "PolicyConfig",
-    "Suggestion",
-    "Suggest",
-    "Withdraw",
-    "Switch",
-    "PolicyOutput",
-    "UnknownSuggestion",
     "FallbackPolicy",
+    "PolicyConfig",
+    "PolicyOutput",
+    "RoomPolicy",
+    "Suggest",
+    "Suggestion",
+    "Switch",
+    "UnknownSuggestion",
+    "Withdraw",
 ]
 
 
@@ -259,7 +259,9 @@ class FallbackPolicy:
             for p in quality.participants.values()
         )
 
-    def _wanted(self, quality: RoomQuality, now: float) -> tuple[CallMode, Cause, Role | None, tuple[Role, ...]] | None:
+    def _wanted(
+        self, quality: RoomQuality, now: float
+    ) -> tuple[CallMode, Cause, Role | None, tuple[Role, ...]] | None:
         c, t = self.config, self._timers
         both = (Role.HOST, Role.GUEST)
         if self.mode is not CallMode.PHONE:
@@ -272,7 +274,11 @@ class FallbackPolicy:
                 return CallMode.PHONE, Cause.AUDIO_BAD, _one(senders), both
         if self.mode is CallMode.VIDEO and (senders := _held(t.video_poor, now, c.video_poor_s)):
             return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, _one(senders), senders
-        if self.mode is not CallMode.VIDEO and t.good_since is not None and now - t.good_since >= c.recovery_s:
+        if (
+            self.mode is not CallMode.VIDEO
+            and t.good_since is not None
+            and now - t.good_since >= c.recovery_s
+        ):
             return CallMode.VIDEO, Cause.RECOVERED, None, both
         return None
 

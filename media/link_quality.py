@@ -25,7 +25,7 @@ from media.quality_score import (
 from signaling.messages import Role
 from signaling.stats import AudioLevel, Stats, VideoLevel
 
-__all__ = ["DirectionQuality", "ParticipantLink", "RoomQuality", "LinkQuality"]
+__all__ = ["DirectionQuality", "LinkQuality", "ParticipantLink", "RoomQuality"]
 
 WARMUP_S = 10.0
 """Video is not judged for 10 s after it starts or comes back: encoders ramp up their bitrate and
@@ -103,7 +103,9 @@ class LinkQuality:
         author = self._authors[role]
         prev, prev_at = author.last, author.last_at
         author.last, author.last_at = stats, now
-        sending = bool(stats.sending_video) if stats.sending_video is not None else stats.outbound.video is not None
+        sending = (
+            bool(stats.sending_video) if stats.sending_video is not None else stats.outbound.video is not None
+        )
         mine = self._directions[role]  # my uplink
         if sending and not author.sending_video:
             mine.video_since = now

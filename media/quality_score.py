@@ -12,16 +12,16 @@ from signaling.stats import AudioLevel, CandidatePair, InboundRtp, OutboundRtp, 
 
 __all__ = [
     "MAX_GAP_INTERVALS",
+    "AsymmetricSmoother",
     "InboundWindow",
     "SenderWindow",
-    "inbound_window",
-    "sender_window",
-    "mos",
-    "audio_level",
     "VideoScore",
-    "video_score",
+    "audio_level",
+    "inbound_window",
+    "mos",
+    "sender_window",
     "video_level",
-    "AsymmetricSmoother",
+    "video_score",
 ]
 
 MAX_GAP_INTERVALS = 3.0
@@ -55,7 +55,9 @@ class InboundWindow:
 
     @property
     def fps(self) -> float | None:
-        return None if self.frames_decoded is None or self.seconds <= 0 else self.frames_decoded / self.seconds
+        return (
+            None if self.frames_decoded is None or self.seconds <= 0 else self.frames_decoded / self.seconds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +217,9 @@ def video_score(received: InboundWindow, sender: SenderWindow | None) -> VideoSc
     candidates: list[tuple[float, str | None]] = []
     loss = received.loss
     if loss is not None:
-        candidates.append((max(0.0, 100 - 10 * loss * 100), f"{loss:.0%} of video packets lost" if loss >= 0.02 else None))
+        candidates.append(
+            (max(0.0, 100 - 10 * loss * 100), f"{loss:.0%} of video packets lost" if loss >= 0.02 else None)
+        )
     if received.packets_received == 0 and received.bytes_received == 0:
         candidates.append((0.0, "video is not arriving"))
     if received.freeze_seconds is not None and received.seconds > 0:

@@ -6,8 +6,8 @@ on the wire are camelCase, the names WebRTC itself uses (``sdp``, ``candidate``,
 ``sdpMid``, ``sdpMLineIndex``, ``iceServers``) so a browser can pass them
 straight to ``RTCPeerConnection``. ``docs/protocol.md`` documents the same.
 
-This module and ``signaling.stats`` are leaves: they import nothing else from duet, so the server, the headless
-participant and the tests all speak exactly the same protocol.
+This module and ``signaling.stats`` are leaves: they import nothing else from duet, so the
+server, the headless participant and the tests all speak exactly the same protocol.
 """
 
 from __future__ import annotations
@@ -24,27 +24,21 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "PROTOCOL_VERSION",
     "Answer",
-    "Bye",
-    "Candidate",
-    "Stats",
-    "CallMode",
     "AudioLevel",
-    "VideoLevel",
-    "Decide",
-    "SetMode",
     "BackupPlan",
-    "LinkReport",
-    "Quality",
-    "Suggest",
-    "Withdraw",
-    "ModeChanged",
+    "Bye",
+    "CallMode",
+    "Candidate",
     "ClientMessage",
     "CloseCode",
+    "Decide",
     "Error",
     "ErrorCode",
     "IceCandidate",
     "IceServer",
     "Join",
+    "LinkReport",
+    "ModeChanged",
     "Offer",
     "PeerInfo",
     "PeerJoined",
@@ -52,10 +46,16 @@ __all__ = [
     "Ping",
     "Pong",
     "ProtocolError",
+    "Quality",
     "Role",
     "RoomInfo",
     "ServerMessage",
+    "SetMode",
+    "Stats",
+    "Suggest",
+    "VideoLevel",
     "Welcome",
+    "Withdraw",
     "dump_message",
     "parse_client_message",
     "parse_server_message",
@@ -398,7 +398,9 @@ def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
         where = ".".join(str(part) for part in first["loc"][1:]) or "frame"
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{where}: {first['msg']}") from None
     if isinstance(message, Stats) and size > MAX_STATS_BYTES:
-        raise ProtocolError(ErrorCode.TOO_LARGE, f"a stats frame is {size} bytes; the limit is {MAX_STATS_BYTES}")
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE, f"a stats frame is {size} bytes; the limit is {MAX_STATS_BYTES}"
+        )
     return message
 
 

@@ -17,15 +17,15 @@ from pydantic.alias_generators import to_camel
 
 __all__ = [
     "MAX_STATS_BYTES",
-    "CallMode",
     "AudioLevel",
-    "VideoLevel",
+    "ByKind",
+    "CallMode",
+    "CandidatePair",
     "InboundRtp",
     "OutboundRtp",
     "RemoteInboundRtp",
-    "CandidatePair",
-    "ByKind",
     "Stats",
+    "VideoLevel",
 ]
 
 MAX_STATS_BYTES = 8 * 1024

@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from conftest import RunningServer
 from report_sequences import CLEAN, Simulator, both
 from wsclient import WsClient, joined
 
-from conftest import RunningServer
 from signaling.messages import Role, dump_message
 from signaling.stats import CallMode
 
@@ -23,6 +23,8 @@ FAST = {
     "fallback_cooldown_s": 60,
     "event_flush_interval_s": 0.02,
 }
+
+
 class Person:
     """A protocol client that keeps every frame it receives."""
 
@@ -40,7 +42,9 @@ class Person:
                     self.frames.append(frame)
                     self._arrived.notify_all()
 
-    async def wait_for(self, type_: str, where: Callable[[Any], bool] = lambda f: True, timeout_s: float = 10) -> Any:
+    async def wait_for(
+        self, type_: str, where: Callable[[Any], bool] = lambda f: True, timeout_s: float = 10
+    ) -> Any:
         async with asyncio.timeout(timeout_s), self._arrived:
             while True:
                 for frame in self.frames:

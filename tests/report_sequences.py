@@ -113,7 +113,9 @@ class Simulator:
         )
         ice = "disconnected" if outgoing.outage and incoming.outage else outgoing.ice_state
         return Stats(
-            inbound=ByKind[InboundRtp](audio=inbound_audio, video=inbound_video if self.sending_video[role.other] else None),
+            inbound=ByKind[InboundRtp](
+                audio=inbound_audio, video=inbound_video if self.sending_video[role.other] else None
+            ),
             outbound=ByKind[OutboundRtp](
                 audio=OutboundRtp(bytes_sent=int(c.sent["audio"] * AUDIO_BYTES)),
                 video=outbound_video if video_on else None,
@@ -129,7 +131,9 @@ class Simulator:
         )
 
 
-def run(phases: list[tuple[float, dict[Role, Link]]], sim: Simulator | None = None) -> Iterator[tuple[float, dict[Role, Stats]]]:
+def run(
+    phases: list[tuple[float, dict[Role, Link]]], sim: Simulator | None = None
+) -> Iterator[tuple[float, dict[Role, Stats]]]:
     """Every report of a scenario, in order."""
     sim = sim or Simulator()
     for seconds, links in phases:

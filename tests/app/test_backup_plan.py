@@ -6,11 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from fallback_clients import FAST, Reporter, call
-from wsclient import split_join_url
-
 from conftest import RunningServer
+from fallback_clients import FAST, Reporter, call
 from report_sequences import Link, both
+from wsclient import split_join_url
 
 BRIDGE = "+14155550100"
 pytestmark = pytest.mark.parametrize("server_settings", [{**FAST, "phone_dial_in": BRIDGE}])
@@ -59,7 +58,9 @@ async def test_phone_prompt_carries_the_backup_plan(server: RunningServer) -> No
             )
         finally:
             await reporter.stop()
-    assert ben_prompt.reason == ana_prompt.reason == "The connection is too weak for a call. Continue by phone?"
+    assert (
+        ben_prompt.reason == ana_prompt.reason == "The connection is too weak for a call. Continue by phone?"
+    )
     assert ben_prompt.at_fault is None  # both directions failed alike: nobody is blamed
     assert ben_prompt.backup.peer_phone == "+14155550123"
     assert ben_prompt.backup.dial_in_link == f"tel:{BRIDGE},,{room['dial_in']['pin']}#"

@@ -7,11 +7,11 @@ fast clock: the server's timings are scaled down by settings, nothing else is fa
 from __future__ import annotations
 
 import pytest
+from conftest import RunningServer
 from fallback_clients import FAST, Reporter, call
 from report_sequences import CLEAN, Link, both, only
 from wsclient import joined
 
-from conftest import RunningServer
 from signaling.messages import Decide, ErrorCode, Role, SetMode
 from signaling.stats import CallMode
 
@@ -27,7 +27,10 @@ async def test_prompt_switch_and_video_back(server: RunningServer) -> None:
             reporter.links = only(Role.HOST, Link(loss=0.15))  # Ana's uplink degrades
 
             prompt = await host.wait_for("suggest")
-            assert (prompt.mode, prompt.reason) == ("audio-only", "Your video is lagging. Switch to audio only?")
+            assert (prompt.mode, prompt.reason) == (
+                "audio-only",
+                "Your video is lagging. Switch to audio only?",
+            )
             assert prompt.at_fault == "host"
             weak = await guest.wait_for("quality", lambda f: f.peer.video == "poor")
             assert any("video packets lost" in p for p in weak.peer.problems)

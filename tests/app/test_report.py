@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import RunningServer
 
 from app.models import Event
 from app.report import session_report
-from conftest import RunningServer
 from signaling.messages import Role
 
 T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -61,7 +61,9 @@ def test_live_session_counts_up_to_now_and_empty_room_is_zero() -> None:
         ({"state": "live"}, 422, "invalid_request"),  # not changeable
     ],
 )
-async def test_update_refuses_bad_changes(server: RunningServer, body: dict[str, Any], status: int, code: str) -> None:
+async def test_update_refuses_bad_changes(
+    server: RunningServer, body: dict[str, Any], status: int, code: str
+) -> None:
     room = await server.create_room()
     async with server.client() as api:
         response = await api.patch(f"/v1/rooms/{room['id']}", json=body)
@@ -73,7 +75,9 @@ async def test_update_title_and_policy_then_not_after_the_end(server: RunningSer
     room = await server.create_room(fallback_policy="off")
     assert room["fallback_policy"] == "off"
     async with server.client() as api:
-        changed = await api.patch(f"/v1/rooms/{room['id']}", json={"title": "Career chat", "fallback_policy": "auto"})
+        changed = await api.patch(
+            f"/v1/rooms/{room['id']}", json={"title": "Career chat", "fallback_policy": "auto"}
+        )
         assert changed.status_code == 200
         assert (changed.json()["title"], changed.json()["fallback_policy"]) == ("Career chat", "auto")
         await api.post(f"/v1/rooms/{room['id']}/end")

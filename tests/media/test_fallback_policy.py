@@ -108,7 +108,9 @@ def test_moderate_impairments_leave_watchable_video_alone(name: str, link: Link)
         ("uplink starved below 150 kbit/s", Link(uplink_bps=100_000, bandwidth_limited=True), 10),
     ],
 )
-def test_severe_video_trouble_suggests_audio_only_to_the_sender(name: str, link: Link, within_s: float) -> None:
+def test_severe_video_trouble_suggests_audio_only_to_the_sender(
+    name: str, link: Link, within_s: float
+) -> None:
     trace = drive([WARM, (60, only(HOST, link))])
     at, output = trace.first(Suggest, CallMode.AUDIO_ONLY)
     assert isinstance(output, Suggest)
@@ -175,7 +177,10 @@ def test_declined_but_much_worse_is_asked_again() -> None:
 
 def test_unanswered_suggestion_is_withdrawn_when_the_link_heals() -> None:
     trace = drive([WARM, (12, only(HOST, Link(loss=0.12))), (30, both(CLEAN))])
-    assert trace.kinds() == [("suggest", "audio-only", "video-poor"), ("withdraw", "audio-only", "video-poor")]
+    assert trace.kinds() == [
+        ("suggest", "audio-only", "video-poor"),
+        ("withdraw", "audio-only", "video-poor"),
+    ]
 
 
 def test_flapping_link_does_not_nag() -> None:
@@ -209,5 +214,9 @@ def test_decisions_must_match_a_pending_suggestion() -> None:
 def test_manual_switch() -> None:
     policy = FallbackPolicy()
     [switch] = policy.set_mode(GUEST, CallMode.AUDIO_ONLY, 5.0)
-    assert isinstance(switch, Switch) and (switch.mode, switch.by, switch.cause) == (CallMode.AUDIO_ONLY, GUEST, Cause.PERSON)
+    assert isinstance(switch, Switch) and (switch.mode, switch.by, switch.cause) == (
+        CallMode.AUDIO_ONLY,
+        GUEST,
+        Cause.PERSON,
+    )
     assert policy.set_mode(GUEST, CallMode.AUDIO_ONLY, 6.0) == []

@@ -56,7 +56,7 @@ async def get_room(room_id: RoomId, services: ServicesDep, session: SessionDep, 
 async def update_room(
     room_id: RoomId, body: RoomUpdate, services: ServicesDep, session: SessionDep, _: ApiKeyDep
 ) -> RoomPublic:
-    """Change the title or the fallback policy (``prompt``, ``auto``, ``off``); a live call follows at once."""
+    """Change the title or the fallback policy (``prompt``, ``auto``, ``off``); a live call follows."""
     return await rooms.update_room(services, session, room_id=room_id, body=body)
 
 
@@ -73,6 +73,8 @@ async def room_events(room_id: RoomId, services: ServicesDep, session: SessionDe
 
 
 @router.get("/{room_id}/report", responses=_ERRORS)
-async def room_report(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> SessionReport:
+async def room_report(
+    room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep
+) -> SessionReport:
     """Duration, time in each mode, each person's audio (MOS) and video scores, the fallback timeline."""
     return await rooms.room_report(services, session, room_id=room_id)

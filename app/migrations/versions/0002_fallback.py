@@ -16,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("room") as batch_op:
-        batch_op.add_column(sa.Column("fallback_policy", sa.String(length=16), nullable=False, server_default="prompt"))
+        batch_op.add_column(
+            sa.Column("fallback_policy", sa.String(length=16), nullable=False, server_default="prompt")
+        )
         batch_op.add_column(sa.Column("dial_in_pin", sa.String(length=12), nullable=True))
         batch_op.create_index("ix_room_dial_in_pin", ["dial_in_pin"], unique=False)
     with op.batch_alter_table("participant") as batch_op:
