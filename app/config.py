@@ -121,4 +121,5 @@ def policy_config(settings: Settings) -> PolicyConfig:
         cooldown_s=settings.fallback_cooldown_s,
         connection_down_s=settings.fallback_connection_down_s,
         reports_stale_s=settings.fallback_reports_stale_s,
+        report_interval_s=settings.stats_interval_s,
     )

@@ -77,6 +77,9 @@ class PolicyConfig:
     recovery_max_rtt_s: float = 0.3
     recovery_min_uplink_bps: float = 300_000.0
     """Where the sender's bandwidth estimate is known, at least 300 kbit/s for a small video."""
+    report_interval_s: float = 2.0
+    """Seconds one report covers: a condition first seen in a report began with that report's
+    window, so its duration is counted from the window's start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +231,13 @@ class FallbackPolicy:
     def _update_timers(self, quality: RoomQuality, now: float) -> None:
         t = self._timers
         self._last_scores = {role: d.video_score for role, d in quality.directions.items()}
+        began = now - self.config.report_interval_s
         for sender, d in quality.directions.items():
-            _track(t.video_poor, sender, self.mode is CallMode.VIDEO and d.video is VideoLevel.POOR, now)
-            _track(t.audio_bad, sender, d.audio in (AudioLevel.BAD, AudioLevel.LOST), now)
+            _track(t.video_poor, sender, self.mode is CallMode.VIDEO and d.video is VideoLevel.POOR, began)
+            _track(t.audio_bad, sender, d.audio in (AudioLevel.BAD, AudioLevel.LOST), began)
         for role, p in quality.participants.items():
             down = p.ice_state in _DOWN_STATES or p.connection_state in _DOWN_STATES
-            _track(t.down, role, down, now)
+            _track(t.down, role, down, began)
         good = self._recovered(quality, now)
         if not good:
             t.good_since = None
@@ -273,7 +277,10 @@ class FallbackPolicy:
             if senders := _held(t.audio_bad, now, c.audio_bad_s):
                 return CallMode.PHONE, Cause.AUDIO_BAD, _one(senders), both
         if self.mode is CallMode.VIDEO and (senders := _held(t.video_poor, now, c.video_poor_s)):
-            return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, _one(senders), senders
+            # Audio-only helps only while audio still gets through; in an outage wait for the phone.
+            senders = tuple(s for s in senders if quality.directions[s].audio_flowing)
+            if senders:
+                return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, _one(senders), senders
         if (
             self.mode is not CallMode.VIDEO
             and t.good_since is not None

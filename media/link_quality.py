@@ -49,6 +49,8 @@ class DirectionQuality:
     rtt_s: float | None
     uplink_bps: float | None
     problems: tuple[str, ...]
+    audio_flowing: bool = True
+    """Audio arrived in the last window (a total outage stops it before it counts as lost)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,7 @@ class LinkQuality:
                 rtt_s=d.rtt_s,
                 uplink_bps=uplink,
                 problems=problems,
+                audio_flowing=d.silent_windows == 0,
             )
         participants = {
             role: ParticipantLink(

@@ -187,8 +187,12 @@ VIDEO_GOOD = 80.0
 """Score at and above which video is good: under 2% loss (LiveKit's video quality bands)."""
 VIDEO_POOR = 40.0
 """Score at and below which video is poor: 6% loss and more (LiveKit's video quality bands)."""
-_POOR_PENALTY = 30.0
+_POOR_PENALTY = 20.0
+"""Score for a symptom that makes video poor on its own (freezes, collapsed frame rate, starved
+uplink): low enough that one window crosses the poor line through the 0.8 smoothing
+(0.2 × 100 + 0.8 × 20 = 36 ≤ 40), so such trouble is seen after one report, like heavy loss."""
 _FAIR_PENALTY = 60.0
+"""Score for a symptom that makes video merely fair (a choppy frame rate)."""
 FROZEN_FRACTION_POOR = 0.3
 """More than 30% of the window frozen reads as a stalled picture (the issue's rule)."""
 MEAN_FREEZE_POOR_S = 1.0

@@ -220,3 +220,15 @@ def test_manual_switch() -> None:
         Cause.PERSON,
     )
     assert policy.set_mode(GUEST, CallMode.AUDIO_ONLY, 6.0) == []
+
+
+def test_outage_goes_straight_to_the_phone() -> None:
+    # Video stops with everything else; audio-only would not help, so it is not offered.
+    trace = drive([WARM, (40, both(Link(outage=True)))])
+    assert trace.kinds() == [("suggest", "phone", "audio-bad")]
+
+
+def test_poor_video_is_counted_from_the_start_of_its_first_window() -> None:
+    trace = drive([WARM, (30, only(HOST, Link(loss=0.15)))])
+    at, _ = trace.first(Suggest, CallMode.AUDIO_ONLY)
+    assert at - WARM[0] == 6.0  # seen in the report at +2 s, covering +0..2 s; held 6 s from +0
