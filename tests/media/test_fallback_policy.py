@@ -225,7 +225,7 @@ def test_manual_switch() -> None:
 def test_outage_goes_straight_to_the_phone() -> None:
     # Video stops with everything else; audio-only would not help, so it is not offered.
     trace = drive([WARM, (40, both(Link(outage=True)))])
-    assert trace.kinds() == [("suggest", "phone", "audio-bad")]
+    assert trace.kinds() == [("suggest", "phone", "connection-down")]
 
 
 def test_poor_video_is_counted_from_the_start_of_its_first_window() -> None:
