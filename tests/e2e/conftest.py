@@ -63,18 +63,23 @@ async def participant(tmp_path: Path) -> AsyncIterator[LaunchParticipant]:
     """Factory: ``await participant("host")`` launches a browser for one person.
 
     ``phone=True`` gives it a phone-sized window (390 x 844 CSS pixels) instead of a desktop one.
+    ``camera_file`` replaces the fake camera's test pattern with a Y4M video file, played at the
+    frame rate its header says (a real slow camera: the fake device itself never goes below 5 fps).
     """
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package or set DUET_CHROMIUM")
     async with async_playwright() as playwright:
         contexts: list[BrowserContext] = []
 
-        async def launch(name: str, *, phone: bool = False) -> Participant:
+        async def launch(name: str, *, phone: bool = False, camera_file: Path | None = None) -> Participant:
+            args = list(CHROMIUM_ARGS)
+            if camera_file is not None:
+                args.append(f"--use-file-for-fake-video-capture={camera_file}")
             context = await playwright.chromium.launch_persistent_context(
                 user_data_dir=str(tmp_path / f"chromium-{name}"),
                 executable_path=CHROMIUM,
                 headless=True,
-                args=CHROMIUM_ARGS,
+                args=args,
                 viewport=PHONE if phone else DESKTOP,
                 permissions=["camera", "microphone"],
             )

@@ -11,6 +11,14 @@
 // flips the video transceiver between `recvonly` and `sendrecv`, which
 // renegotiates and mutes/unmutes the other side's remote track, so the other
 // page knows to show initials instead of a frozen frame.
+//
+// The call's audio-only and phone modes are different: both pages switch at the
+// same moment, so renegotiating would make both offer at once, every time. On
+// that glare the polite side rolls its offer back, and Chromium then leaves the
+// remote video track muted for good even when video comes back (w3c/webrtc-pc
+// issue 3081). So a mode only takes the camera track off the sender
+// (`replaceTrack(null)`: nothing is sent) and puts it back; the transceiver stays
+// `sendrecv` and nothing is renegotiated. Both pages know the mode from the server.
 
 import { candidateToWire } from "./protocol.js";
 
@@ -20,9 +28,11 @@ import { candidateToWire } from "./protocol.js";
 
 /**
  * What a call needs from the local media: the track to send for each kind, or
- * `null` when there is none (no device, permission refused, camera turned off).
+ * `null` when there is none (no device, permission refused, camera turned off,
+ * or held back by the call's mode: `held`).
  * @typedef {object} LocalTracks
  * @property {(kind: Kind) => MediaStreamTrack | null} trackToSend
+ * @property {(kind: Kind) => boolean} held  Switched on, but held back by the call's mode.
  * @property {MediaStream} stream
  */
 
@@ -99,6 +109,14 @@ export class Call extends EventTarget {
     return this.#state;
   }
 
+  /** Whether my camera's picture goes out: a live track on a video transceiver that sends. */
+  get sendingVideo() {
+    const transceiver = this.#transceivers.video;
+    const track = transceiver?.sender.track;
+    const sends = transceiver?.direction === "sendrecv" || transceiver?.direction === "sendonly";
+    return Boolean(track && track.readyState === "live" && sends);
+  }
+
   /**
    * Offer: add the audio and video transceivers; `negotiationneeded` sends the offer.
    * The answerer never calls this: it waits for the other side's offer.
@@ -107,7 +125,7 @@ export class Call extends EventTarget {
     for (const kind of KINDS) {
       const track = this.#local.trackToSend(kind);
       this.#transceivers[kind] = this.#pc.addTransceiver(track ?? kind, {
-        direction: track ? "sendrecv" : "recvonly",
+        direction: this.#direction(kind, track),
         streams: [this.#local.stream],
       });
     }
@@ -171,7 +189,7 @@ export class Call extends EventTarget {
     } catch (error) {
       console.warn(`duet: could not switch the ${kind} track`, error);
     }
-    const direction = track ? "sendrecv" : "recvonly";
+    const direction = this.#direction(kind, track);
     if (transceiver.direction !== direction && transceiver.currentDirection !== "stopped") {
       transceiver.direction = direction; // fires negotiationneeded
     }
@@ -228,11 +246,21 @@ export class Call extends EventTarget {
       if (!transceiver) continue; // the offer has no such section (an audio-only peer)
       this.#transceivers[kind] = transceiver;
       const track = this.#local.trackToSend(kind);
-      transceiver.direction = track ? "sendrecv" : "recvonly";
+      transceiver.direction = this.#direction(kind, track);
       transceiver.sender.replaceTrack(track).catch((error) => {
         console.warn(`duet: could not attach the ${kind} track`, error);
       });
     }
+  }
+
+  /**
+   * `sendrecv` while there is a track to send, or one the call's mode holds back; else `recvonly`.
+   * @param {Kind} kind
+   * @param {MediaStreamTrack | null} track
+   * @returns {RTCRtpTransceiverDirection}
+   */
+  #direction(kind, track) {
+    return track || this.#local.held(kind) ? "sendrecv" : "recvonly";
   }
 
   /** @param {MediaStreamTrack} track */

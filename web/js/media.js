@@ -42,6 +42,12 @@ export class LocalMedia extends EventTarget {
   /** The person's switches: the microphone unmuted, the camera on. */
   micOn = true;
   cameraOn = true;
+  /**
+   * What the call's mode allows, whatever the switches say (docs/protocol.md, "Fallback"):
+   * no camera in audio-only and phone, no microphone in phone.
+   * @type {Record<Kind, boolean>}
+   */
+  #allowed = { audio: true, video: true };
   #stream = new MediaStream();
   #devicesWatched = false;
 
@@ -76,7 +82,7 @@ export class LocalMedia extends EventTarget {
     }
     /** @type {Kind[]} */
     const wanted = ["audio"];
-    if (this.cameraOn) wanted.push("video");
+    if (this.#wantsCamera) wanted.push("video");
     const missing = wanted.filter((kind) => this.#tracks[kind] === null);
     if (missing.length === 2) {
       try {
@@ -101,7 +107,7 @@ export class LocalMedia extends EventTarget {
    */
   async setDevice(kind, deviceId) {
     this.deviceIds[kind] = deviceId;
-    if (kind === "video" && !this.cameraOn) return;
+    if (kind === "video" && !this.#wantsCamera) return;
     this.#drop(kind);
     await this.#acquire(kind);
   }
@@ -112,12 +118,8 @@ export class LocalMedia extends EventTarget {
    */
   async setCamera(on) {
     this.cameraOn = on;
-    if (!on) {
-      this.problems.video = null;
-      this.#drop("video");
-    } else if (this.#tracks.video === null) {
-      await this.#acquire("video");
-    }
+    if (!on) this.problems.video = null;
+    await this.#followCamera();
   }
 
   /**
@@ -128,9 +130,51 @@ export class LocalMedia extends EventTarget {
     this.micOn = on;
     const track = this.#tracks.audio;
     if (track) {
-      track.enabled = on;
+      track.enabled = on && this.#allowed.audio;
     } else if (on) {
       await this.#acquire("audio");
+    }
+  }
+
+  /**
+   * Follow the call's mode. A camera the call does not allow is released (its light goes out)
+   * and comes back when allowed again, if the person's own switch is still on; a microphone
+   * the call does not allow stays open but sends silence (`enabled = false`).
+   * @param {{camera: boolean, mic: boolean}} allowed
+   */
+  async allow({ camera, mic }) {
+    this.#allowed = { audio: mic, video: camera };
+    const audio = this.#tracks.audio;
+    if (audio) audio.enabled = this.micOn && mic;
+    await this.#followCamera();
+  }
+
+  /**
+   * Whether the call's mode holds `kind` back while the person has it switched on (the
+   * camera in audio-only and phone). A held camera keeps its transceiver able to send, so
+   * video comes back without a renegotiation (see call.js).
+   * @param {Kind} kind
+   */
+  held(kind) {
+    return kind === "video" && this.cameraOn && !this.#allowed.video && this.problems.video === null;
+  }
+
+  /** Whether the microphone's sound goes out (switched on, and allowed by the call). */
+  get micLive() {
+    return this.micOn && this.#allowed.audio;
+  }
+
+  /** The camera is wanted: switched on by the person and allowed by the call. */
+  get #wantsCamera() {
+    return this.cameraOn && this.#allowed.video;
+  }
+
+  /** Start or release the camera to match the switch and the call's mode. */
+  async #followCamera() {
+    if (!this.#wantsCamera) {
+      this.#drop("video");
+    } else if (this.#tracks.video === null) {
+      await this.#acquire("video");
     }
   }
 
@@ -183,8 +227,8 @@ export class LocalMedia extends EventTarget {
       return;
     }
     const [track] = stream.getTracks();
-    if (kind === "video" && !this.cameraOn) {
-      track.stop(); // turned off while the camera was starting
+    if (kind === "video" && !this.#wantsCamera) {
+      track.stop(); // turned off (or the call went audio-only) while the camera was starting
       return;
     }
     this.#drop(kind);
@@ -198,7 +242,7 @@ export class LocalMedia extends EventTarget {
   #adopt(kind, track) {
     this.#tracks[kind] = track;
     this.problems[kind] = null;
-    if (kind === "audio") track.enabled = this.micOn;
+    if (kind === "audio") track.enabled = this.micOn && this.#allowed.audio;
     track.addEventListener("ended", () => {
       if (this.#tracks[kind] !== track) return;
       this.#tracks[kind] = null; // unplugged, or revoked by the browser

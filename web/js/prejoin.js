@@ -1,6 +1,8 @@
 // The pre-join screen: who the session is with, a camera preview, a microphone
-// level meter, device pickers, camera and microphone switches, and Join.
+// level meter, device pickers, camera and microphone switches, "our backup
+// plan" (the phone numbers to use if the internet fails), and Join.
 
+import { readBackupPlan, renderBackupPlan } from "./backup.js";
 import { LevelMeter } from "./meter.js";
 import { initials, joinHint, startsAt } from "./texts.js";
 import { byId, setPressed, showLocalVideo, showView } from "./ui.js";
@@ -46,6 +48,9 @@ export class PreJoin {
       byId("prejoin-when-text").textContent = startsAt(start, new Date());
       byId("prejoin-when").hidden = false;
     }
+    const plan = readBackupPlan(preview.backup);
+    if (plan) renderBackupPlan(byId("backup-plan-text"), plan, preview.peer.name);
+    byId("backup-plan").hidden = plan === null;
   }
 
   /**

@@ -18,6 +18,8 @@
  *   expires_at: string | null}} room  REST bodies are snake_case.
  * @property {PreviewPerson} you
  * @property {PreviewPerson} peer
+ * @property {{peer_phone: string | null, dial_in: string | null, pin: string | null,
+ *   dial_in_link: string | null} | null} [backup]  "Our backup plan" (docs/protocol.md, `backup`).
  *
  * @typedef {"unauthorized" | "room_not_found" | "ended" | "expired" | "network" | "unexpected"}
  *   PreviewFailure

@@ -84,6 +84,9 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {boolean} polite  True for the peer that yields on glare (the guest).
  * @property {RTCIceServer[]} iceServers
  * @property {number} pingIntervalS  Seconds between `ping` frames.
+ * @property {number} [statsIntervalS]  Seconds between `stats` reports (2 when absent).
+ * @property {CallMode} [mode]  The call's current mode (`video` when absent).
+ * @property {BackupPlan | null} [backup]  How to reach each other by phone, if anyhow.
  *
  * @typedef {object} PeerJoined
  * @property {"peer-joined"} type
@@ -108,9 +111,54 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {string} code
  * @property {string} message
  *
+ * @typedef {"video" | "audio-only" | "phone"} CallMode
+ *
+ * @typedef {object} BackupPlan  The phone plan (`BackupPlan` in messages.py); each field may be null.
+ * @property {string | null} [peerPhone]  The other person's number, if they agreed to share it (E.164).
+ * @property {string | null} [dialIn]     The phone bridge's number (E.164).
+ * @property {string | null} [pin]        The room's PIN on the bridge.
+ * @property {string | null} [dialInLink] One-tap `tel:` link that dials in and enters the PIN.
+ *
+ * @typedef {"excellent" | "good" | "poor" | "bad" | "lost" | "unknown"} AudioLevel
+ * @typedef {"good" | "fair" | "poor" | "off" | "unknown"} VideoLevel
+ *
+ * @typedef {object} LinkReport  One person's uplink as the other receives it.
+ * @property {AudioLevel} audio
+ * @property {VideoLevel} video
+ * @property {number | null} [mos]         1-4.5.
+ * @property {number | null} [videoScore]  0-100.
+ * @property {string[]} [problems]  What is wrong, in words ("video at 2 frames/s").
+ *
+ * @typedef {object} QualityFrame
+ * @property {"quality"} type
+ * @property {LinkReport} you   My uplink.
+ * @property {LinkReport} peer  The other person's uplink.
+ *
+ * @typedef {object} SuggestFrame
+ * @property {"suggest"} type
+ * @property {string} id
+ * @property {CallMode} mode
+ * @property {string} reason  The question, in words, for this person.
+ * @property {Role | null} [atFault]
+ * @property {BackupPlan | null} [backup]  With `mode: phone`.
+ *
+ * @typedef {object} WithdrawFrame
+ * @property {"withdraw"} type
+ * @property {string} id
+ *
+ * @typedef {object} ModeFrame
+ * @property {"mode"} type
+ * @property {CallMode} mode
+ * @property {Role | null} by  Who switched; `null` when the room's policy did.
+ * @property {string} reason   In words, for this person.
+ *
  * @typedef {Welcome | PeerJoined | PeerLeft | DescriptionFrame | CandidateFrame | ErrorFrame
+ *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame
  *   | {type: "pong", id: number | null}} ServerFrame
  */
+
+/** Largest `stats` frame the server accepts, in bytes of UTF-8 (`MAX_STATS_BYTES` in stats.py). */
+export const MAX_STATS_BYTES = 8 * 1024;
 
 /**
  * The wire form of a trickled candidate: exactly `RTCIceCandidateInit`'s four

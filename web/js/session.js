@@ -1,9 +1,14 @@
 // The in-call controller: joins over signaling, makes a fresh `Call` for each
-// pairing as docs/protocol.md says, and keeps the status line and the test
-// hook (`window.duet`) in step.
+// pairing as docs/protocol.md says, reports the call's statistics, follows the
+// call's mode (video, audio only, phone) and keeps the status line, the
+// connection indicators, the fallback prompt and the test hook (`window.duet`) in step.
 
+import { readBackupPlan } from "./backup.js";
 import { Call } from "./call.js";
+import { FallbackPrompt } from "./prompt.js";
+import { QualityIndicator } from "./quality.js";
 import { SignalingClient } from "./signaling.js";
+import { StatsReporter } from "./stats.js";
 import * as texts from "./texts.js";
 import { byId, CallView, setPressed, showView } from "./ui.js";
 
@@ -11,6 +16,11 @@ import { byId, CallView, setPressed, showView } from "./ui.js";
 /** @typedef {import("./preview.js").JoinLink} JoinLink */
 /** @typedef {import("./preview.js").Preview} Preview */
 /** @typedef {import("./protocol.js").Welcome} Welcome */
+/** @typedef {import("./protocol.js").CallMode} CallMode */
+/** @typedef {import("./protocol.js").ModeFrame} ModeFrame */
+/** @typedef {import("./protocol.js").QualityFrame} QualityFrame */
+/** @typedef {import("./protocol.js").SuggestFrame} SuggestFrame */
+/** @typedef {import("./backup.js").BackupPlan} BackupPlan */
 
 /**
  * Where the session is. `joining`: the socket opens; `waiting`: joined, the other
@@ -26,10 +36,18 @@ import { byId, CallView, setPressed, showView } from "./ui.js";
  * @typedef {object} TestHook
  * @property {string} state
  * @property {RTCPeerConnection | null} pc
+ * @property {CallMode} [mode]  The call's mode, as the server last said.
+ * @property {object | null} [stats]  The last `stats` frame sent.
  */
 
 /** How long a media problem stays on screen during a call, in milliseconds. */
 const PROBLEM_NOTICE_MS = 6000;
+
+/** How long a tapped connection indicator shows its words, in milliseconds. */
+const QUALITY_NOTICE_MS = 5000;
+
+/** `welcome.statsIntervalS` when an older server leaves it out (docs/protocol.md). */
+const DEFAULT_STATS_INTERVAL_S = 2;
 
 /** One person's presence in the room, across hang-ups and rejoins. */
 export class Session {
@@ -41,6 +59,15 @@ export class Session {
   #signaling = null;
   /** @type {Call | null} */
   #call = null;
+  /** @type {StatsReporter | null} */
+  #reporter = null;
+  /** @type {CallMode} */
+  #mode = "video";
+  /** @type {BackupPlan | null} */
+  #backup;
+  #prompt = new FallbackPrompt((suggestion, accept) => this.#decide(suggestion, accept));
+  #myQuality;
+  #peerQuality;
   /** @type {Welcome | null} */
   #welcome = null;
   #peerName;
@@ -61,9 +88,16 @@ export class Session {
     this.#hook = hook;
     this.#peerName = preview.peer.name;
     this.#youName = preview.you.name;
+    this.#backup = readBackupPlan(preview.backup);
+    hook.mode = this.#mode;
+    hook.stats = null;
+    const explain = (/** @type {string} */ text) => this.#view.flash(text, QUALITY_NOTICE_MS);
+    this.#myQuality = new QualityIndicator(byId("my-quality"), explain);
+    this.#peerQuality = new QualityIndicator(byId("peer-quality"), explain);
     media.addEventListener("change", (event) => this.#onMediaChange(/** @type {CustomEvent} */ (event)));
     byId("mute").addEventListener("click", () => this.#toggleMic());
     byId("camera").addEventListener("click", () => this.#toggleCamera());
+    byId("audio-only").addEventListener("click", () => this.#toggleAudioOnly());
     byId("hangup").addEventListener("click", () => this.hangUp());
     byId("rejoin").addEventListener("click", () => this.rejoin());
     byId("call-retry").addEventListener("click", () => this.rejoin());
@@ -89,6 +123,10 @@ export class Session {
       offer: (frame) => this.#answerer().handleDescription(frame),
       answer: (frame) => this.#call?.handleDescription(frame),
       candidate: (frame) => this.#call?.handleCandidate(frame),
+      quality: (frame) => this.#onQuality(frame),
+      suggest: (frame) => this.#onSuggest(frame),
+      withdraw: (frame) => this.#prompt.withdraw(frame.id),
+      mode: (frame) => this.#onMode(frame),
       reconnecting: () => this.#onReconnecting(),
       closed: (detail) => this.#onClosed(detail),
     };
@@ -102,6 +140,7 @@ export class Session {
 
   /** Hang up: `bye` to the server, release the devices, show the "you left" screen. */
   hangUp() {
+    this.#prompt.hide();
     this.#signaling?.hangUp();
     this.#signaling = null;
     this.#setState("left");
@@ -133,6 +172,8 @@ export class Session {
     this.#youName = welcome.you.name;
     this.#view.setNames({ you: this.#youName, peer: this.#peerName });
     this.#endCall();
+    if ("backup" in welcome) this.#backup = readBackupPlan(/** @type {any} */ (welcome.backup));
+    this.#applyMode(welcome.mode ?? "video", null); // a call that went audio-only stays so for a rejoin
     if (welcome.peer.present) {
       // The other person is here: they get `peer-joined` and offer; we wait for it.
       this.#startCall({ offer: false });
@@ -152,6 +193,7 @@ export class Session {
   /** @param {import("./protocol.js").PeerLeft} frame */
   #onPeerLeft(frame) {
     this.#peerName = frame.peer.name;
+    this.#prompt.hide();
     this.#endCall();
     this.#setState("peer-left");
   }
@@ -165,6 +207,7 @@ export class Session {
   /** @param {import("./signaling.js").ClosedDetail} detail */
   #onClosed({ code, errorCode, message }) {
     this.#signaling = null;
+    this.#prompt.hide();
     this.#endCall();
     const reason =
       (errorCode && texts.closeReasons[errorCode]) ||
@@ -198,6 +241,16 @@ export class Session {
     });
     this.#call = call;
     this.#hook.pc = call.pc;
+    this.#reporter = new StatsReporter({
+      pc: call.pc,
+      send: (frame) => {
+        this.#hook.stats = frame;
+        signaling?.send(frame);
+      },
+      intervalS: welcome.statsIntervalS ?? DEFAULT_STATS_INTERVAL_S,
+      sendingVideo: () => call.sendingVideo,
+    });
+    this.#reporter.start();
     call.addEventListener("state", (event) => {
       if (this.#call === call) this.#setState(/** @type {CustomEvent} */ (event).detail);
     });
@@ -213,19 +266,95 @@ export class Session {
   }
 
   #endCall() {
+    this.#reporter?.stop();
+    this.#reporter = null;
     this.#call?.close();
     this.#call = null;
     this.#hook.pc = null;
     this.#view.setRemoteStream(null);
+    this.#myQuality.reset();
+    this.#peerQuality.reset();
   }
 
   async #toggleMic() {
-    await this.#media.setMic(!this.#media.micOn);
+    if (this.#mode === "phone") {
+      // The microphone is held back while the two talk by phone: unmuting means the internet again.
+      await this.#media.setMic(true);
+      this.#signaling?.send({ type: "set-mode", mode: "audio-only" });
+    } else {
+      await this.#media.setMic(!this.#media.micOn);
+    }
     this.#renderLocal();
   }
 
   async #toggleCamera() {
-    await this.#media.setCamera(!this.#media.cameraOn);
+    if (this.#mode !== "video") {
+      // Camera on in an audio-only call: video back for both (it starts when the server says so).
+      await this.#media.setCamera(true);
+      this.#signaling?.send({ type: "set-mode", mode: "video" });
+    } else {
+      await this.#media.setCamera(!this.#media.cameraOn);
+    }
+    this.#renderLocal();
+  }
+
+  /** The "Audio only" button: the call goes audio-only, or back to video (the camera switch stays as it was). */
+  #toggleAudioOnly() {
+    this.#signaling?.send({ type: "set-mode", mode: this.#mode === "video" ? "audio-only" : "video" });
+  }
+
+  /** @param {QualityFrame} frame */
+  #onQuality(frame) {
+    if (!this.#call) return; // a report about a peer connection that is gone
+    this.#myQuality.show(frame.you, null);
+    this.#peerQuality.show(frame.peer, this.#peerName);
+  }
+
+  /** @param {SuggestFrame} frame */
+  #onSuggest(frame) {
+    const backup = frame.backup ?? (frame.mode === "phone" ? this.#backup : null);
+    this.#prompt.show({ ...frame, backup }, this.#peerName);
+  }
+
+  /**
+   * The person answered the prompt.
+   * @param {SuggestFrame} suggestion
+   * @param {boolean} accept
+   */
+  #decide(suggestion, accept) {
+    this.#signaling?.send({ type: "decide", id: suggestion.id, accept });
+    if (accept && suggestion.mode === "video" && !this.#media.cameraOn) {
+      // "Turn camera on" said yes to the camera too; it starts once the call is in video again.
+      this.#media.setCamera(true).then(() => this.#renderLocal());
+    }
+  }
+
+  /** @param {ModeFrame} frame */
+  #onMode(frame) {
+    this.#prompt.hide(); // the server dropped any open suggestion with the switch
+    this.#applyMode(frame.mode, frame.reason);
+  }
+
+  /**
+   * Follow the call's mode (docs/protocol.md, "Fallback"): out of video the camera is
+   * released and its track leaves the video sender, so nothing is sent (without a
+   * renegotiation: see call.js); on the phone the microphone sends silence too. The peer
+   * connection stays up: its statistics are how the server sees the link heal.
+   * @param {CallMode} mode
+   * @param {string | null} reason  The server's words; `null` for a mode found on joining.
+   */
+  #applyMode(mode, reason) {
+    const previous = this.#mode;
+    this.#mode = mode;
+    this.#hook.mode = mode;
+    if (mode !== previous || reason !== null) {
+      this.#view.setMode(mode, { reason, backup: this.#backup, peer: this.#peerName });
+    }
+    if (mode === "video" && previous !== "video" && reason) this.#view.flash(reason, PROBLEM_NOTICE_MS);
+    this.#media
+      .allow({ camera: mode === "video", mic: mode !== "phone" })
+      .catch((error) => console.warn("duet: could not follow the call's mode", error))
+      .finally(() => this.#renderLocal());
     this.#renderLocal();
   }
 
@@ -241,8 +370,11 @@ export class Session {
   #renderLocal() {
     const media = this.#media;
     this.#view.setLocalStream(media.stream);
-    setPressed(byId("mute"), !media.micOn, "Unmute microphone");
-    setPressed(byId("camera"), !media.cameraOn, "Turn camera on");
+    const mode = this.#mode;
+    const { internetAudio, videoBack, audioOnly } = texts.modeControls;
+    setPressed(byId("mute"), !media.micLive, mode === "phone" ? internetAudio : "Unmute microphone");
+    setPressed(byId("camera"), !media.cameraOn || mode !== "video", mode === "video" ? "Turn camera on" : videoBack);
+    setPressed(byId("audio-only"), mode !== "video", videoBack, audioOnly);
   }
 
 

@@ -39,7 +39,8 @@ const SILENT_INTERVALS = 3;
 
 /**
  * Signaling client. Events (all `CustomEvent`s, `detail` is the frame unless said):
- * `welcome`, `peer-joined`, `peer-left`, `offer`, `answer`, `candidate`,
+ * `welcome`, `peer-joined`, `peer-left`, `offer`, `answer`, `candidate`, `quality`, `suggest`,
+ * `withdraw`, `mode`,
  * `server-error` (a refused frame; the socket stays open), any other frame type by its name,
  * `reconnecting` (detail `{attempt, delayMs}`), `closed` (detail {@link ClosedDetail}).
  */
@@ -165,6 +166,10 @@ export class SignalingClient extends EventTarget {
       case "offer":
       case "answer":
       case "candidate":
+      case "quality":
+      case "suggest":
+      case "withdraw":
+      case "mode":
         this.#emit(frame.type, frame);
         break;
       case "pong":

@@ -139,3 +139,77 @@ export function startsAt(when, now) {
   const day = when.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
   return `Starts on ${day} at ${time}`;
 }
+
+/**
+ * What a signal indicator says, for an aria-label and a tooltip: "Your connection is good.",
+ * "Ana's connection is poor: video at 2 frames/s." The `problems` are the server's words.
+ * @param {string} level  A level of `linkLevel` in quality.js.
+ * @param {string[]} problems
+ * @param {string | null} peer  The other person's name, or `null` for my own connection.
+ */
+export function connectionLabel(level, problems, peer) {
+  const whose = peer === null ? "your" : `${peer}'s`;
+  if (level === "unknown" && problems.length === 0) return `Checking ${whose} connection…`;
+  const Whose = whose.charAt(0).toLocaleUpperCase() + whose.slice(1);
+  const word = level === "unknown" ? "unclear" : level;
+  return problems.length > 0 ? `${Whose} connection is ${word}: ${problems.join("; ")}.` : `${Whose} connection is ${word}.`;
+}
+
+/** The prompt's answers, by the suggested mode (docs/protocol.md, "Fallback"). */
+export const promptAnswers = Object.freeze({
+  "audio-only": { accept: "Switch to audio", decline: "Keep video" },
+  video: { accept: "Turn camera on", decline: "Not now" },
+  phone: { accept: "Continue by phone", decline: "Keep trying" },
+});
+
+/** @param {string} peer */
+export const callPeer = (peer) => `Call ${peer}`;
+
+/** @param {string | null | undefined} pin */
+export const dialIn = (pin) => (pin ? `Dial in (PIN ${pin})` : "Dial in");
+
+/** The label over the stage while video is off for the call. */
+export const modeLabels = Object.freeze({ "audio-only": "Audio only", phone: "On the phone" });
+
+/** What the stage says of a mode the page found on joining (the `mode` frame brings its own words). */
+export const modeNotices = Object.freeze({
+  "audio-only": "This call is audio only.",
+  phone: "This call continues by phone.",
+});
+
+/** Tooltips of the call controls while the call's mode holds a device back. */
+export const modeControls = Object.freeze({
+  audioOnly: "Switch to audio only",
+  videoBack: "Turn video back on",
+  internetAudio: "Talk over the internet again",
+});
+
+/**
+ * "+14155550123" → "+1 415 555 0123"; other countries' numbers stay in E.164, which any phone dials.
+ * @param {string} number
+ */
+export function formatPhone(number) {
+  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/u.exec(number);
+  return nanp ? `+1 ${nanp[1]} ${nanp[2]} ${nanp[3]}` : number;
+}
+
+/**
+ * The backup plan as a sentence whose numbers are links:
+ * "If the internet fails: call Ana at +1 415 555 0123, or dial in at +1 415 555 0100 (PIN 123456)."
+ * @param {object} plan
+ * @param {string} plan.peer  The other person's name.
+ * @param {{href: string, text: string} | null} plan.peerPhone  Their number, as a link.
+ * @param {{href: string, text: string} | null} plan.dialIn  The bridge's number, as a link.
+ * @param {string | null} plan.pin
+ * @param {string} [lead]  What comes first; with none the sentence starts "Call Ana at …".
+ * @returns {(string | {href: string, text: string})[]}  Text and links, in reading order.
+ */
+export function backupSentence({ peer, peerPhone, dialIn: bridge, pin }, lead = "If the internet fails: ") {
+  /** @param {string} text */
+  const first = (text) => (lead ? lead + text : text.charAt(0).toLocaleUpperCase() + text.slice(1));
+  const parts = [];
+  if (peerPhone) parts.push(first(`call ${peer} at `), peerPhone);
+  if (bridge) parts.push(peerPhone ? ", or dial in at " : first("dial in at "), bridge, pin ? ` (PIN ${pin})` : "");
+  if (parts.length > 0) parts.push(".");
+  return parts;
+}

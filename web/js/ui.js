@@ -1,7 +1,11 @@
 // Small DOM helpers shared by the screens: finding elements, switching views,
 // toggle buttons, and the in-call view (videos, placeholders, status line).
 
-import { initials } from "./texts.js";
+import { renderBackupPlan } from "./backup.js";
+import { initials, modeLabels, modeNotices } from "./texts.js";
+
+/** @typedef {import("./protocol.js").CallMode} CallMode */
+/** @typedef {import("./backup.js").BackupPlan} BackupPlan */
 
 /**
  * The element with `id`; throws if the page lacks it (a broken room.html).
@@ -45,10 +49,11 @@ export function showMessage({ title, text }) {
  * @param {HTMLElement} button
  * @param {boolean} pressed
  * @param {string} pressedTitle  Tooltip while pressed, e.g. "Unmute microphone".
+ * @param {string} [releasedTitle]  Tooltip while not pressed; the aria-label when not given.
  */
-export function setPressed(button, pressed, pressedTitle) {
+export function setPressed(button, pressed, pressedTitle, releasedTitle) {
   button.setAttribute("aria-pressed", String(pressed));
-  button.title = pressed ? pressedTitle : (button.getAttribute("aria-label") ?? "");
+  button.title = pressed ? pressedTitle : (releasedTitle ?? button.getAttribute("aria-label") ?? "");
 }
 
 /**
@@ -70,7 +75,10 @@ export function showLocalVideo(video, placeholder, stream) {
   video.play().catch(() => {}); // muted autoplay is always allowed; a reload race is harmless
 }
 
-/** The in-call screen: remote video with initials in its place, own picture-in-picture, status line. */
+/**
+ * The in-call screen: remote video with initials in its place, own picture-in-picture,
+ * status line, and the call's mode (audio only, phone) over the stage.
+ */
 export class CallView {
   status = byId("status");
   remoteVideo = /** @type {HTMLVideoElement} */ (byId("remote-video"));
@@ -80,6 +88,10 @@ export class CallView {
   #startAudio = byId("start-audio");
   #notice = byId("call-notice");
   #remoteLive = false;
+  /** @type {CallMode} */
+  #mode = "video";
+  /** Video just came back: the picture on screen is the last one from before, until a new frame. */
+  #staleFrame = false;
   /** @type {number | undefined} */
   #toastTimer = undefined;
 
@@ -105,6 +117,7 @@ export class CallView {
   /** @param {{you: string, peer: string}} names */
   setNames({ you, peer }) {
     byId("remote-initials").textContent = initials(peer);
+    byId("remote-placeholder-name").textContent = peer;
     byId("remote-name").textContent = peer;
     byId("local-initials").textContent = initials(you);
   }
@@ -114,6 +127,7 @@ export class CallView {
    * @param {MediaStream | null} stream
    */
   setRemoteStream(stream) {
+    this.#staleFrame = false;
     if (stream === null) {
       this.#remoteLive = false;
       this.#startAudio.hidden = true;
@@ -131,6 +145,32 @@ export class CallView {
    */
   setRemoteVideoLive(live) {
     this.#remoteLive = live;
+    this.#updateRemotePlaceholder();
+  }
+
+  /**
+   * Show the call's mode. Out of video the stage shows the other person's initials and
+   * name (never a frozen frame), what happened in words (`#mode-notice`) and, on the
+   * phone, the backup plan with its numbers.
+   * @param {CallMode} mode
+   * @param {object} details
+   * @param {string | null} details.reason  The server's words; `null` for a mode found on joining.
+   * @param {BackupPlan | null} details.backup
+   * @param {string} details.peer  The other person's name.
+   */
+  setMode(mode, { reason, backup, peer }) {
+    if (mode === "video" && this.#mode !== "video") this.#awaitFreshFrame();
+    this.#mode = mode;
+    byId("view-call").dataset.mode = mode;
+    const panel = byId("mode-panel");
+    panel.hidden = mode === "video";
+    if (mode !== "video") {
+      byId("mode-label").textContent = modeLabels[mode];
+      byId("mode-notice").textContent = reason ?? modeNotices[mode];
+      const plan = byId("call-backup");
+      plan.hidden = mode !== "phone" || backup === null;
+      if (mode === "phone" && backup) renderBackupPlan(plan, backup, peer, "");
+    }
     this.#updateRemotePlaceholder();
   }
 
@@ -176,8 +216,24 @@ export class CallView {
     });
   }
 
+  /** Keep the initials up until the other camera's first new frame is on screen. */
+  #awaitFreshFrame() {
+    const video = this.remoteVideo;
+    if (typeof video.requestVideoFrameCallback !== "function") return; // the mute/unmute events must do
+    this.#staleFrame = true;
+    video.requestVideoFrameCallback(() => {
+      this.#staleFrame = false;
+      this.#updateRemotePlaceholder();
+    });
+  }
+
   #updateRemotePlaceholder() {
-    const showing = this.#remoteLive && this.remoteVideo.videoWidth > 0 && this.remoteVideo.srcObject !== null;
+    const showing =
+      this.#mode === "video" &&
+      !this.#staleFrame &&
+      this.#remoteLive &&
+      this.remoteVideo.videoWidth > 0 &&
+      this.remoteVideo.srcObject !== null;
     this.#remotePlaceholder.hidden = showing;
   }
 }
