@@ -48,7 +48,8 @@ SAMPLE_EVERY_S = 10.0
 def backup_plan(*, peer_phone: str | None, dial_in: str | None, pin: str | None) -> BackupPlan | None:
     if not peer_phone and not (dial_in and pin):
         return None
-    link = f"tel:{dial_in},,{pin}#" if dial_in and pin else None
+    # The "#" that ends the PIN starts a fragment in a URL: RFC 3966 spells it %23.
+    link = f"tel:{dial_in},,{pin}%23" if dial_in and pin else None
     return BackupPlan(peer_phone=peer_phone, dial_in=dial_in if pin else None, pin=pin, dial_in_link=link)
 
 

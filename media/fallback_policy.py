@@ -77,6 +77,9 @@ class PolicyConfig:
     recovery_max_rtt_s: float = 0.3
     recovery_min_uplink_bps: float = 300_000.0
     """Where the sender's bandwidth estimate is known, at least 300 kbit/s for a small video."""
+    relapse_s: float = 120.0
+    """Video that turns poor again this soon after coming back doubles the next recovery wait (up
+    to 8×), so a cause audio-only statistics cannot see (a 2 fps camera) does not ping-pong."""
     report_interval_s: float = 2.0
     """Seconds one report covers: a condition first seen in a report began with that report's
     window, so its duration is counted from the window's start."""
@@ -158,6 +161,8 @@ class FallbackPolicy:
         self._decliners: set[Role] = set()
         self._timers = _Timers()
         self._last_scores: dict[Role, float | None] = {}
+        self._video_back_at: float | None = None
+        self._recovery_factor = 1.0
         counter = itertools.count(1)
         self._new_id = new_id or (lambda: f"s{next(counter)}")
 
@@ -224,6 +229,11 @@ class FallbackPolicy:
     ) -> Switch:
         previous, self.mode, self.pending = self.mode, mode, None
         self._timers = _Timers()
+        if mode is CallMode.VIDEO:
+            self._video_back_at = now
+        elif cause is Cause.VIDEO_POOR:
+            relapsed = self._video_back_at is not None and now - self._video_back_at < self.config.relapse_s
+            self._recovery_factor = min(8.0, self._recovery_factor * 2) if relapsed else 1.0
         if _SEVERITY[mode] < _SEVERITY[previous]:
             self._declined.clear()  # the link got better: earlier refusals no longer say much
         return Switch(mode, previous, by, cause, at_fault, suggestion)
@@ -281,11 +291,8 @@ class FallbackPolicy:
             senders = tuple(s for s in senders if quality.directions[s].audio_flowing)
             if senders:
                 return CallMode.AUDIO_ONLY, Cause.VIDEO_POOR, _one(senders), senders
-        if (
-            self.mode is not CallMode.VIDEO
-            and t.good_since is not None
-            and now - t.good_since >= c.recovery_s
-        ):
+        recovery_s = c.recovery_s * self._recovery_factor
+        if self.mode is not CallMode.VIDEO and t.good_since is not None and now - t.good_since >= recovery_s:
             return CallMode.VIDEO, Cause.RECOVERED, None, both
         return None
 

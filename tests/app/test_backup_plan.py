@@ -40,11 +40,11 @@ async def test_rooms_get_a_pin_and_each_person_a_backup_plan(server: RunningServ
         "peer_phone": "+14155550123",  # Ana agreed
         "dial_in": BRIDGE,
         "pin": pin,
-        "dial_in_link": f"tel:{BRIDGE},,{pin}#",
+        "dial_in_link": f"tel:{BRIDGE},,{pin}%23",
     }
     ana_sees = (await _preview(server, room, "host"))["backup"]
     assert ana_sees["peer_phone"] is None  # Ben did not agree
-    assert ana_sees["dial_in_link"] == f"tel:{BRIDGE},,{pin}#"
+    assert ana_sees["dial_in_link"] == f"tel:{BRIDGE},,{pin}%23"
 
 
 async def test_phone_prompt_carries_the_backup_plan(server: RunningServer) -> None:
@@ -63,5 +63,5 @@ async def test_phone_prompt_carries_the_backup_plan(server: RunningServer) -> No
     )
     assert ben_prompt.at_fault is None  # both directions failed alike: nobody is blamed
     assert ben_prompt.backup.peer_phone == "+14155550123"
-    assert ben_prompt.backup.dial_in_link == f"tel:{BRIDGE},,{room['dial_in']['pin']}#"
+    assert ben_prompt.backup.dial_in_link == f"tel:{BRIDGE},,{room['dial_in']['pin']}%23"
     assert ana_prompt.backup.peer_phone is None and ana_prompt.backup.pin == room["dial_in"]["pin"]

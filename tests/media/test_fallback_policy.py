@@ -232,3 +232,13 @@ def test_poor_video_is_counted_from_the_start_of_its_first_window() -> None:
     trace = drive([WARM, (30, only(HOST, Link(loss=0.15)))])
     at, _ = trace.first(Suggest, CallMode.AUDIO_ONLY)
     assert at - WARM[0] == 6.0  # seen in the report at +2 s, covering +0..2 s; held 6 s from +0
+
+
+def test_a_cause_audio_only_cannot_see_does_not_ping_pong() -> None:
+    # Ana's camera delivers 2 frames/s whatever the network does: audio-only looks healthy, video
+    # comes back, and is poor again. Each relapse doubles the wait before video is offered back.
+    trace = drive([WARM, (600, only(HOST, Link(fps=2)))], decide=lambda s: True)
+    backs = [at for at, o in trace.outputs if isinstance(o, Suggest) and o.suggestion.mode is CallMode.VIDEO]
+    waits = [b - a for a, b in zip(backs, backs[1:], strict=False)]
+    assert 3 <= len(backs) <= 6, backs
+    assert waits == sorted(waits) and waits[-1] > 2 * waits[0]
