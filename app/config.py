@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
-__all__ = ["Settings", "WeakSecretError", "policy_config", "signing_secret"]
+__all__ = ["IncompletePhoneSettings", "Settings", "WeakSecretError", "policy_config", "signing_secret"]
 
 _MIN_SECRET_CHARS = 32
 _WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
@@ -20,6 +20,10 @@ _WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
 
 class WeakSecretError(ValueError):
     """Raised when production runs without a strong signing secret."""
+
+
+class IncompletePhoneSettings(ValueError):
+    """Raised when a phone provider is chosen without what it needs."""
 
 
 class Settings(BaseSettings):
@@ -74,7 +78,19 @@ class Settings(BaseSettings):
     quality_warmup_s: float = Field(default=10.0, ge=0)
     """Seconds after video starts before it is judged (encoders ramp up)."""
     phone_dial_in: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    """The phone bridge's dial-in number (E.164); rooms then get a PIN."""
+    """The phone bridge's dial-in number (E.164); rooms then get a PIN. It is also the caller id of
+    "call me" calls."""
+    phone_provider: Literal["none", "console", "twilio"] = "none"
+    """Who runs the phone bridge: nobody, the console (development: logs calls, places none) or Twilio."""
+    twilio_account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    twilio_auth_token: SecretStr | None = None
+    """Signs Twilio's webhooks and authenticates duet to Twilio's REST API."""
+    twilio_api_base: str = "https://api.twilio.com"
+    """Base URL of Twilio's REST API (tests point it at a local stand-in)."""
+    phone_call_me_per_room: int = Field(default=4, gt=0)
+    """"Call me" calls a room may place per window (both people together)."""
+    phone_call_me_window_s: float = Field(default=600.0, gt=0)
+    """The window of ``phone_call_me_per_room``, in seconds."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -91,7 +107,40 @@ class Settings(BaseSettings):
                     "characters in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
         self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        self._check_phone()
         return self
+
+    def _check_phone(self) -> None:
+        if self.phone_provider == "none":
+            return
+        if not self.phone_dial_in:
+            raise IncompletePhoneSettings(
+                f"DUET_PHONE_PROVIDER={self.phone_provider} needs DUET_PHONE_DIAL_IN, the bridge's number "
+                "in E.164 form (e.g. +14155550100)"
+            )
+        if self.phone_provider == "console" and self.env == "production":
+            raise IncompletePhoneSettings(
+                "DUET_PHONE_PROVIDER=console places no real calls; use twilio (or none) in production"
+            )
+        if self.phone_provider == "twilio":
+            missing = [
+                name
+                for name, value in (
+                    ("DUET_TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                    (
+                        "DUET_TWILIO_AUTH_TOKEN",
+                        self.twilio_auth_token and self.twilio_auth_token.get_secret_value(),
+                    ),
+                )
+                if not value
+            ]
+            if missing:
+                raise IncompletePhoneSettings(f"DUET_PHONE_PROVIDER=twilio needs {' and '.join(missing)}")
+            if self.env == "production" and not self.public_url.startswith("https://"):
+                raise IncompletePhoneSettings(
+                    "DUET_PUBLIC_URL must be the https:// address Twilio calls: its webhooks are "
+                    "signed over that URL"
+                )
 
 
 def signing_secret(settings: Settings) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "new_api_key",
     "new_room_id",
     "pin_in_use",
+    "rooms_with_pin",
     "set_live",
     "update_room",
 ]
@@ -89,6 +90,17 @@ async def pin_in_use(session: AsyncSession, *, pin: str, now: datetime) -> bool:
         Room.dial_in_pin == pin, col(Room.ended_at).is_(None), col(Room.expires_at) > now
     )
     return (await session.exec(query)).first() is not None
+
+
+async def rooms_with_pin(session: AsyncSession, *, pin: str, limit: int = 5) -> list[Room]:
+    """The newest rooms that were given ``pin`` (at most one of them can still be joined)."""
+    query = (
+        select(Room)
+        .where(Room.dial_in_pin == pin)
+        .order_by(col(Room.created_at).desc(), col(Room.id))
+        .limit(limit)
+    )
+    return list(await session.exec(query))
 
 
 async def update_room(session: AsyncSession, *, room: Room, changes: dict[str, object]) -> Room:

@@ -10,12 +10,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
+    "BadGateway",
     "Conflict",
     "DuetError",
+    "Forbidden",
     "Gone",
     "Invalid",
     "NotFound",
+    "TooManyRequests",
     "Unauthorized",
+    "Unavailable",
     "install_error_handlers",
 ]
 
@@ -32,9 +36,18 @@ class DuetError(Exception):
         if code is not None:
             self.code = code
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Extra response headers."""
+        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+
 
 class Unauthorized(DuetError):
     status, code = 401, "unauthorized"
+
+
+class Forbidden(DuetError):
+    status, code = 403, "forbidden"
 
 
 class NotFound(DuetError):
@@ -53,6 +66,30 @@ class Invalid(DuetError):
     status, code = 422, "invalid_request"
 
 
+class TooManyRequests(DuetError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(max(1, round(self.retry_after_s)))}
+
+
+class BadGateway(DuetError):
+    """A service duet depends on (the telephony provider) failed."""
+
+    status, code = 502, "bad_gateway"
+
+
+class Unavailable(DuetError):
+    """The feature is not configured on this deployment, or not available right now."""
+
+    status, code = 503, "unavailable"
+
+
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
@@ -60,8 +97,7 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     async def on_duet_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DuetError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=headers)
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -22,7 +22,16 @@ from app.event_log import EventLog
 from app.models import RoomState, room_state
 from app.tokens import InvalidToken, JoinTokens
 from media.fallback_policy import RoomPolicy
-from signaling.messages import ClientMessage, CloseCode, Error, ErrorCode, Role, ServerMessage, dump_message
+from signaling.messages import (
+    ClientMessage,
+    CloseCode,
+    Error,
+    ErrorCode,
+    PhoneLeg,
+    Role,
+    ServerMessage,
+    dump_message,
+)
 from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
 
 __all__ = ["JoinRefused", "LiveRooms", "Socket"]
@@ -67,6 +76,8 @@ class LiveRooms:
         self._conns: dict[ConnId, _Conn] = {}
         self._next_conn: ConnId = 0
         self._sweeper: asyncio.Task[None] | None = None
+        self._on_phone: dict[str, dict[Role, str]] = {}
+        """Per room, who is in the phone conference (role → name), as the phone bridge last said."""
 
     # --- sockets -------------------------------------------------------------
 
@@ -115,8 +126,9 @@ class LiveRooms:
         was_empty = room.is_empty
         self._conns[conn].room_id = room_id
         await self._run(room, room.join(conn, claims.role, time.time()))
-        if was_empty:
+        if was_empty and room_id not in self._on_phone:
             self._events.mark_live(room_id, True)
+        await self._send_on_phone(conn, room_id)
         return claims.role
 
     async def handle(self, conn: ConnId, message: ClientMessage) -> None:
@@ -138,6 +150,29 @@ class LiveRooms:
         room = self._rooms.get(room_id)
         if room is not None and room.phase is not RoomPhase.CLOSED:
             await self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
+
+    async def phone_changed(self, room_id: str, frame: PhoneLeg) -> None:
+        """Someone's phone leg changed (the phone bridge says so): tell whoever is connected.
+
+        A room where someone is on the phone stays live with no socket at all, so both people can
+        put their browsers away and talk by phone.
+        """
+        before = room_id in self._on_phone
+        names = self._on_phone.setdefault(room_id, {})
+        names[frame.role] = frame.name
+        for role in [r for r in names if r not in frame.on_phone]:
+            del names[role]
+        if not names:
+            del self._on_phone[room_id]
+        now_on_phone = room_id in self._on_phone
+        room = self._rooms.get(room_id)
+        if room is None:
+            if now_on_phone != before:
+                self._events.mark_live(room_id, now_on_phone)
+            return
+        for role in Role:
+            if (conn := room.conn_of(role)) is not None:
+                await self.send(conn, frame)
 
     def set_policy(self, room_id: str, policy: RoomPolicy) -> None:
         """The room's fallback policy changed through the API: a live room follows at once."""
@@ -171,6 +206,13 @@ class LiveRooms:
                 log.exception("room sweep failed")
 
     # --- internals ---------------------------------------------------------------
+
+    async def _send_on_phone(self, conn: ConnId, room_id: str) -> None:
+        """A socket that joins while someone is on the phone learns it at once."""
+        names = self._on_phone.get(room_id, {})
+        on_phone = [role for role in Role if role in names]
+        for role in on_phone:
+            await self.send(conn, PhoneLeg(role=role, name=names[role], state="joined", on_phone=on_phone))
 
     def _room_of(self, conn: ConnId) -> Room | None:
         entry = self._conns.get(conn)
@@ -244,5 +286,5 @@ class LiveRooms:
         if room.is_empty and self._rooms.get(room_id) is room:
             del self._rooms[room_id]
             self._advisors.pop(room_id, None)
-            if room.phase is not RoomPhase.CLOSED:
+            if room.phase is not RoomPhase.CLOSED and room_id not in self._on_phone:
                 self._events.mark_live(room_id, False)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api.routes import health, rooms, session
+from app.api.routes import health, phone, rooms, session
 from app.config import Settings
 from app.errors import install_error_handlers
 from app.services import Services
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.build(settings)
+        services = Services.build(settings, app=app)
         await services.start()
         app.state.duet = services
         try:
@@ -41,5 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(rooms.router)
     app.include_router(session.router)
+    app.include_router(phone.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=True), name="static")
     return app

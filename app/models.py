@@ -39,6 +39,8 @@ __all__ = [
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_METADATA_BYTES = 16 * 1024
+PIN_DIGITS = 6
+"""A room's phone PIN has 6 digits: a million values against at most three tries per call."""
 
 
 def utcnow() -> datetime:

@@ -13,6 +13,8 @@ from signaling.messages import CallMode, Role
 __all__ = ["ParticipantReport", "ScoreSummary", "SessionReport", "session_report"]
 
 _TIMELINE = {"suggested", "accepted", "declined", "withdrawn", "mode"}
+_PHONE = {"phone.calling", "phone.joined", "phone.left", "phone.failed"}
+"""The phone bridge's events (issue 4): they are in the timeline too."""
 _END = {"ended", "expired"}
 
 
@@ -40,7 +42,7 @@ class SessionReport(BaseModel):
     time_in_mode_s: dict[CallMode, float]
     participants: list[ParticipantReport]
     timeline: list[EventPublic]
-    """Every suggestion, decision and mode change, oldest first."""
+    """Every suggestion, decision and mode change, and every phone call on the bridge, oldest first."""
 
 
 def _summary(values: list[float]) -> ScoreSummary:
@@ -52,13 +54,12 @@ def _summary(values: list[float]) -> ScoreSummary:
 def session_report(
     *, room_id: str, names: dict[Role, str], events: list[Event], now: datetime
 ) -> SessionReport:
-    joined = [e.at for e in events if e.type in ("joined", "reconnected")]
+    joined = [e.at for e in events if e.type in ("joined", "reconnected", "phone.joined")]
     started = min(joined) if joined else None
     ended = next((e.at for e in events if e.type in _END), None)
     if ended is None and events and not _anyone_here(events):
-        ended = (
-            max(e.at for e in events if e.type == "left") if any(e.type == "left" for e in events) else None
-        )
+        left = [e.at for e in events if e.type in ("left", "phone.left")]
+        ended = max(left) if left else None
     stop = ended or now
     modes = dict.fromkeys(CallMode, 0.0)
     if started is not None:
@@ -84,7 +85,7 @@ def session_report(
     timeline = [
         EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data)
         for e in events
-        if e.type in _TIMELINE
+        if e.type in _TIMELINE or e.type in _PHONE
     ]
     return SessionReport(
         room_id=room_id,
@@ -98,12 +99,17 @@ def session_report(
 
 
 def _anyone_here(events: list[Event]) -> bool:
-    present: set[Role] = set()
+    """Whether someone is still connected, by browser or by phone."""
+    present: set[tuple[str, Role]] = set()
     for e in events:
         if e.role is None:
             continue
         if e.type in ("joined", "reconnected"):
-            present.add(e.role)
+            present.add(("web", e.role))
         elif e.type == "left":
-            present.discard(e.role)
+            present.discard(("web", e.role))
+        elif e.type == "phone.joined":
+            present.add(("phone", e.role))
+        elif e.type == "phone.left":
+            present.discard(("phone", e.role))
     return bool(present)

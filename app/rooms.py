@@ -12,6 +12,7 @@ from app import crud
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     MAX_METADATA_BYTES,
+    PIN_DIGITS,
     ApiKey,
     DialIn,
     EventPage,
@@ -113,10 +114,6 @@ async def create_room(
     return to_public(services, room, people, now)
 
 
-PIN_DIGITS = 6
-"""A 6-digit PIN: a million values against at most three tries per call (issue 4's IVR)."""
-
-
 async def _new_pin(session: AsyncSession, now: datetime) -> str:
     """A random PIN, unique among rooms that can still be joined; unrelated to the room id."""
     for _ in range(20):
@@ -188,6 +185,8 @@ async def end_room(services: Services, session: AsyncSession, *, room_id: str) -
         await services.live.end(room_id)
         await services.events.flush()
         room = await crud.end_room(session, room=room, now=now)
+        if services.phone is not None:
+            await services.phone.end_room(room_id)
     people = await crud.get_participants(session, room_ids=[room.id])
     return to_public(services, room, people[room.id], now)
 

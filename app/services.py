@@ -9,6 +9,8 @@ from app.config import Settings, signing_secret
 from app.db import Database
 from app.event_log import EventLog
 from app.live_rooms import LiveRooms
+from app.phone.bridge import PhoneBridge
+from app.phone.providers import AsgiApp, build_provider
 from app.tokens import JoinTokens
 
 __all__ = ["Services"]
@@ -21,14 +23,32 @@ class Services:
     tokens: JoinTokens
     events: EventLog
     live: LiveRooms
+    phone: PhoneBridge | None = None
+    """The phone bridge, when ``DUET_PHONE_PROVIDER`` names one."""
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: Settings, *, app: AsgiApp | None = None) -> Services:
+        """``app`` is the ASGI app being built, for a console phone provider to call in process."""
         db = Database(settings.database_url)
-        tokens = JoinTokens(signing_secret(settings))
+        secret = signing_secret(settings)
+        tokens = JoinTokens(secret)
         events = EventLog(db, flush_interval_s=settings.event_flush_interval_s)
         live = LiveRooms(settings=settings, db=db, tokens=tokens, events=events)
-        return cls(settings=settings, db=db, tokens=tokens, events=events, live=live)
+        provider = build_provider(settings, app=app)
+        phone = (
+            None
+            if provider is None
+            else PhoneBridge(
+                settings=settings,
+                db=db,
+                events=events,
+                live=live,
+                tokens=tokens,
+                provider=provider,
+                secret=secret,
+            )
+        )
+        return cls(settings=settings, db=db, tokens=tokens, events=events, live=live, phone=phone)
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -38,6 +58,8 @@ class Services:
         self.live.start()
 
     async def stop(self) -> None:
+        if self.phone is not None:
+            await self.phone.close()
         await self.live.stop()
         await self.events.close()
         await self.db.dispose()

@@ -43,6 +43,7 @@ __all__ = [
     "PeerInfo",
     "PeerJoined",
     "PeerLeft",
+    "PhoneLeg",
     "Ping",
     "Pong",
     "ProtocolError",
@@ -342,6 +343,21 @@ class ModeChanged(_Wire):
     reason: str
 
 
+class PhoneLeg(_Wire):
+    """Server → both clients: someone's phone call on the room's phone bridge changed
+    ("Ana joined by phone"). Sent again, as ``joined``, to a socket that joins while someone is on the phone.
+    """
+
+    type: Literal["phone"] = "phone"
+    role: Role
+    name: str
+    state: Literal["calling", "joined", "left", "failed"]
+    """``calling``: duet is ringing their phone ("call me"); ``joined``: they are in the phone conference;
+    ``left``: they hung up; ``failed``: the call was not answered or could not be placed."""
+    on_phone: list[Role] = Field(default_factory=list)
+    """Everyone in the phone conference now; both roles means both people are talking by phone."""
+
+
 class Error(_Wire):
     """Something the client sent was refused, or the socket is about to close."""
 
@@ -366,6 +382,7 @@ ServerMessage = Annotated[
     | Suggest
     | Withdraw
     | ModeChanged
+    | PhoneLeg
     | Error,
     Field(discriminator="type"),
 ]

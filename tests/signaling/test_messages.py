@@ -19,6 +19,7 @@ from signaling.messages import (
     PeerInfo,
     PeerJoined,
     PeerLeft,
+    PhoneLeg,
     Ping,
     Pong,
     ProtocolError,
@@ -68,6 +69,7 @@ def test_client_messages_round_trip(message: object) -> None:
         Pong(id=1),
         Error(code=ErrorCode.OUT_OF_ORDER, message="no"),
         Offer(sdp="x"),
+        PhoneLeg(role=Role.HOST, name="Ana", state="joined", on_phone=[Role.HOST, Role.GUEST]),
     ],
 )
 def test_server_messages_round_trip(message: object) -> None:

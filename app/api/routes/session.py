@@ -17,6 +17,7 @@ from app.deps import ServicesDep, SessionDep
 from app.errors import Gone, NotFound, Unauthorized
 from app.live_rooms import JoinRefused
 from app.models import RoomState, room_state
+from app.phone.numbers import masked
 from app.tokens import InvalidToken
 from app.web import PAGE_HEADERS, ROOM_PAGE
 from signaling.messages import (
@@ -67,6 +68,13 @@ class PreviewBackup(BaseModel):
     dial_in_link: str | None
 
 
+class PreviewCallMe(BaseModel):
+    """ "Call me" is available: duet can ring this person's phone (``POST /s/{room_id}/call-me``)."""
+
+    phone: str | None
+    """The number on file for this person, masked (``+*********23``); ``None``: ask them for one."""
+
+
 class Preview(BaseModel):
     """What the pre-join screen shows."""
 
@@ -75,6 +83,8 @@ class Preview(BaseModel):
     peer: PreviewPerson
     backup: PreviewBackup | None
     """"Our backup plan": how to reach each other by phone if the internet fails."""
+    call_me: PreviewCallMe | None = None
+    """Present when the deployment has a phone bridge."""
 
 
 @router.post("/s/{room_id}/preview")
@@ -110,6 +120,7 @@ async def preview(
                 pin=room.dial_in_pin,
             )[claims.role]
         ),
+        call_me=PreviewCallMe(phone=masked(you.phone) if you.phone else None) if services.phone else None,
     )
 
 

@@ -1,0 +1,356 @@
+"""The phone bridge: answers the provider's webhooks, places "call me" calls, keeps the phone legs.
+
+Dial-in: the deployment's number points its voice webhook at ``/phone/voice``; the caller enters the
+room's PIN (:data:`app.phone.ivr.PIN_TRIES` tries), says who they are if their number does not, and
+joins the room's conference. "Call me": a participant of a live room asks duet to ring their phone;
+once they answer and press 1 they join the same conference. The conference's ``join``/``leave``
+callbacks become ``phone.joined`` / ``phone.left`` room events and ``phone`` frames.
+
+State that the flow needs between two webhooks (the PIN attempt, the room) travels in the URLs duet
+hands the provider, which the provider signs back; the only memory is who is on the phone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import BaseModel
+
+from app import crud
+from app.config import Settings
+from app.db import Database
+from app.errors import BadGateway, Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.event_log import EventLog
+from app.live_rooms import LiveRooms
+from app.models import PIN_DIGITS, Participant, Room, RoomState, room_state
+from app.phone import ivr
+from app.phone.legs import LegState, PhoneLegs, Via
+from app.phone.numbers import masked
+from app.phone.provider import CallRequest, PhoneError, PhoneProvider, ProviderRejected, ProviderUnavailable
+from app.phone.rate_limit import SlidingWindow
+from app.phone.signature import Params
+from app.phone.twiml import Conference
+from app.tokens import InvalidToken, JoinTokens
+from signaling.messages import PhoneLeg, Role
+
+__all__ = ["CallMeAccepted", "PhoneBridge"]
+
+log = logging.getLogger("duet.phone")
+
+OVER_RECENTLY = timedelta(days=1)
+"""A PIN of a session that ended within this long gets "this session has ended" rather than "wrong PIN"."""
+WRONG_PINS_PER_CALLER = 3 * ivr.PIN_TRIES
+WRONG_PINS_WINDOW_S = 3600.0
+"""A caller's number gets at most three calls' worth of wrong PINs an hour, against PIN guessing."""
+_FINAL_CALL_STATES = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+PhoneState = Literal["calling", "joined", "left", "failed"]
+
+
+class CallMeAccepted(BaseModel):
+    """Answer to ``POST /s/{room_id}/call-me``: duet is ringing the phone."""
+
+    status: Literal["calling"] = "calling"
+    to: str
+    """The number being called, masked (``+*********23``)."""
+
+
+class PhoneBridge:
+    """One deployment's phone bridge, in this process."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        events: EventLog,
+        live: LiveRooms,
+        tokens: JoinTokens,
+        provider: PhoneProvider,
+        secret: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        assert settings.phone_dial_in, "a phone provider needs DUET_PHONE_DIAL_IN (checked in Settings)"
+        self.provider = provider
+        self._settings = settings
+        self._number = settings.phone_dial_in
+        self._db = db
+        self._events = events
+        self._live = live
+        self._tokens = tokens
+        self._key = hashlib.sha256(b"duet phone conference\0" + secret.encode()).digest()
+        self._clock = clock
+        self._legs = PhoneLegs()
+        self._placing: set[tuple[str, Role]] = set()
+        """Calls being placed right now (the provider has not answered yet)."""
+        self._call_me = SlidingWindow(
+            limit=settings.phone_call_me_per_room, window_s=settings.phone_call_me_window_s
+        )
+        self._wrong_pins = SlidingWindow(limit=WRONG_PINS_PER_CALLER, window_s=WRONG_PINS_WINDOW_S)
+
+    # --- what the web and API sides call -------------------------------------------------------
+
+    @property
+    def public_url(self) -> str:
+        """The base of every webhook URL duet hands the provider (and the provider signs)."""
+        return self._settings.public_url
+
+    def conference_name(self, room_id: str) -> str:
+        """The room's conference at the provider: stable for the room, and not revealing its id."""
+        return "duet-" + hmac.new(self._key, room_id.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def verify(self, url: str, params: Params, signature: str | None) -> bool:
+        return self.provider.verify(url, params, signature)
+
+    async def call_me(self, *, room_id: str, token: str, phone: str | None) -> CallMeAccepted:
+        """Ring a participant's phone (the number they typed, or the one given at room creation)."""
+        try:
+            claims = self._tokens.verify(token, room_id=room_id)
+        except InvalidToken as exc:
+            raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
+        await self._events.flush()  # the live flag is written in batches
+        found = await self._load(room_id)
+        if found is None:
+            raise NotFound("This session does not exist.", code="room_not_found")
+        room, people = found
+        if room_state(room, datetime.now(UTC)) is not RoomState.LIVE:
+            raise Conflict("duet can call you only while the session is going on.", code="room_not_live")
+        role, now = claims.role, self._clock()
+        number = phone or people[role].phone
+        if number is None:
+            raise Invalid("Type the phone number duet should call.", code="phone_required")
+        match self._legs.busy(room_id, role, now):
+            case LegState.JOINED:
+                raise Conflict("You are on the phone already.", code="already_on_phone")
+            case LegState.CALLING:
+                raise Conflict("duet is calling your phone already.", code="call_in_progress")
+        if (room_id, role) in self._placing:
+            raise Conflict("duet is calling your phone already.", code="call_in_progress")
+        self._call_me.forget_idle(now)
+        if (retry_after := self._call_me.take(room_id, now)) is not None:
+            raise TooManyRequests(
+                f"duet placed {self._call_me.limit} calls for this session recently; try again in "
+                f"{max(1, round(retry_after))} s.",
+                retry_after_s=retry_after,
+                code="rate_limited",
+            )
+        query = {"room": room_id, "role": role.value}
+        request = CallRequest(
+            to=number,
+            from_=self._number,
+            answer_url=self._url("/phone/call-me/answer", query),
+            status_url=self._url("/phone/call-status", query),
+        )
+        self._placing.add((room_id, role))
+        try:
+            placed = await self.provider.place_call(request)
+        except ProviderRejected as exc:
+            log.warning("%s refused a call to %s (code %s)", self.provider.name, masked(number), exc.code)
+            raise Invalid("The phone service cannot call that number.", code="phone_rejected") from None
+        except ProviderUnavailable as exc:
+            log.error("%s could not place a call: %s", self.provider.name, exc)
+            raise BadGateway(
+                "The phone service is not answering; try again.", code="phone_unavailable"
+            ) from None
+        finally:
+            self._placing.discard((room_id, role))
+        self._legs.calling(room_id, role, placed.sid, now)
+        self._events.record(room_id=room_id, type="phone.calling", role=role, data={"via": Via.CALL_ME.value})
+        await self._tell(room_id, people, role, "calling")
+        return CallMeAccepted(to=masked(number))
+
+    async def end_room(self, room_id: str) -> None:
+        """The room was ended: hang up everyone on its phone conference."""
+        for call_sid in self._legs.calls(room_id):
+            await self._hang_up(call_sid)
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+    # --- the provider's webhooks: dial-in ------------------------------------------------------
+
+    async def incoming(self, params: Mapping[str, str]) -> str:
+        """``/phone/voice``: someone called the dial-in number."""
+        caller, now = params.get("From", ""), self._clock()
+        self._wrong_pins.forget_idle(now)
+        if self._wrong_pins.remaining(caller, now) == 0:
+            return ivr.goodbye("Sorry, too many wrong PINs were entered from this number. Goodbye.")
+        return ivr.ask_pin(action=self._pin_url(1), digits=PIN_DIGITS)
+
+    async def pin_entered(self, params: Mapping[str, str], *, attempt: int) -> str:
+        """``/phone/voice/pin``: the caller entered a PIN (or nothing)."""
+        pin = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
+        now = datetime.now(UTC)
+        rooms = await self._rooms_with(pin) if len(pin) == PIN_DIGITS else []
+        live = [r for r in rooms if room_state(r, now) not in (RoomState.ENDED, RoomState.EXPIRED)]
+        if not live:
+            if any(_over_since(r, now) > now - OVER_RECENTLY for r in rooms):
+                return ivr.session_over()
+            if pin:
+                self._wrong_pins.take(params.get("From", ""), self._clock())
+            return ivr.wrong_pin(attempt=attempt, action=self._pin_url(attempt + 1), digits=PIN_DIGITS)
+        room = live[0]
+        if (room.starts_at - now).total_seconds() > self._settings.join_early_s:
+            return ivr.not_open_yet()
+        people = (await self._people([room.id]))[room.id]
+        caller = params.get("From")
+        known = [role for role, person in people.items() if caller and person.phone == caller]
+        if len(known) == 1:
+            return self._join(room, people, known[0], Via.DIAL_IN)
+        return self._ask_who(room, people, attempt=1)
+
+    async def caller_chose(self, params: Mapping[str, str], *, room_id: str, attempt: int) -> str:
+        """``/phone/voice/who``: the caller pressed 1 (host) or 2 (guest)."""
+        found = await self._load(room_id)
+        if found is None or _over(found[0]):
+            return ivr.session_over()
+        room, people = found
+        role = {"1": Role.HOST, "2": Role.GUEST}.get(params.get("Digits", ""))
+        if role is not None:
+            return self._join(room, people, role, Via.DIAL_IN)
+        if attempt >= ivr.PIN_TRIES:
+            return ivr.goodbye("Sorry, I did not get that. Goodbye.")
+        return self._ask_who(room, people, attempt=attempt + 1)
+
+    # --- the provider's webhooks: "call me" ----------------------------------------------------
+
+    async def call_me_answered(self, params: Mapping[str, str], *, room_id: str, role: Role) -> str:
+        """``/phone/call-me/answer``: the person (or their voicemail) picked up."""
+        found = await self._load(room_id)
+        if found is None or _over(found[0]):
+            return ivr.session_over()
+        people = found[1]
+        action = self._url("/phone/call-me/confirm", {"room": room_id, "role": role.value})
+        return ivr.ask_to_confirm(you=people[role].name, peer=people[role.other].name, action=action)
+
+    async def call_me_confirmed(self, params: Mapping[str, str], *, room_id: str, role: Role) -> str:
+        """``/phone/call-me/confirm``: the person pressed a key."""
+        found = await self._load(room_id)
+        if found is None or _over(found[0]):
+            return ivr.session_over()
+        if params.get("Digits") != "1":
+            return ivr.goodbye("Goodbye.")
+        room, people = found
+        return self._join(room, people, role, Via.CALL_ME)
+
+    # --- the provider's status callbacks -------------------------------------------------------
+
+    async def conference_event(
+        self, params: Mapping[str, str], *, room_id: str, role: Role, via: Via
+    ) -> None:
+        """``/phone/conference``: a call joined or left the room's conference."""
+        call_sid, event = params.get("CallSid"), params.get("StatusCallbackEvent")
+        if not call_sid or params.get("FriendlyName", self.conference_name(room_id)) != self.conference_name(
+            room_id
+        ):
+            return
+        now = self._clock()
+        if event == "participant-join":
+            found = await self._load(room_id)
+            if found is None:
+                return
+            if _over(found[0]):  # ended while they were being connected
+                await self._hang_up(call_sid)
+                return
+            if self._legs.joined(room_id, role, call_sid, via, now):
+                self._events.record(room_id=room_id, type="phone.joined", role=role, data={"via": via.value})
+                await self._tell(room_id, found[1], role, "joined")
+        elif event == "participant-leave":
+            if not self._legs.known(room_id, call_sid):  # it joined before this process started
+                self._legs.joined(room_id, role, call_sid, via, now)
+            await self._ended(room_id, call_sid, now, status="completed")
+
+    async def call_status(self, params: Mapping[str, str], *, room_id: str, role: Role) -> None:
+        """``/phone/call-status``: a "call me" call ended (answered or not)."""
+        call_sid, status = params.get("CallSid"), params.get("CallStatus", "")
+        if call_sid and status in _FINAL_CALL_STATES:
+            await self._ended(room_id, call_sid, self._clock(), status=status)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    async def _hang_up(self, call_sid: str) -> None:
+        try:
+            await self.provider.hang_up(call_sid)
+        except PhoneError as exc:
+            log.warning("could not hang up %s: %s", call_sid, exc)
+
+    async def _ended(self, room_id: str, call_sid: str, now: float, *, status: str) -> None:
+        leg = self._legs.ended(room_id, call_sid, now)
+        if leg is None:
+            return
+        people = (await self._people([room_id])).get(room_id)
+        if leg.state is LegState.LEFT:
+            data: dict[str, Any] = {"via": leg.via.value}
+            self._events.record(room_id=room_id, type="phone.left", role=leg.role, data=data)
+            state: PhoneState = "left"
+        else:
+            reason = "not-joined" if status == "completed" else status
+            data = {"via": leg.via.value, "status": reason}
+            self._events.record(room_id=room_id, type="phone.failed", role=leg.role, data=data)
+            state = "failed"
+        if people:
+            await self._tell(room_id, people, leg.role, state)
+
+    async def _tell(
+        self, room_id: str, people: dict[Role, Participant], role: Role, state: PhoneState
+    ) -> None:
+        frame = PhoneLeg(
+            role=role, name=people[role].name, state=state, on_phone=self._legs.on_phone(room_id)
+        )
+        await self._live.phone_changed(room_id, frame)
+
+    def _join(self, room: Room, people: dict[Role, Participant], role: Role, via: Via) -> str:
+        remaining = (room.expires_at - datetime.now(UTC)).total_seconds()
+        query = {"room": room.id, "role": role.value, "via": via.value}
+        conference = Conference(
+            name=self.conference_name(room.id),
+            status_callback=self._url("/phone/conference", query),
+            time_limit_s=int(remaining),
+        )
+        peer_on_phone = role.other in self._legs.on_phone(room.id)
+        return ivr.join(peer=people[role.other].name, peer_on_phone=peer_on_phone, conference=conference)
+
+    def _ask_who(self, room: Room, people: dict[Role, Participant], *, attempt: int) -> str:
+        action = self._url("/phone/voice/who", {"room": room.id, "attempt": str(attempt)})
+        return ivr.ask_who(
+            host=people[Role.HOST].name, guest=people[Role.GUEST].name, action=action, again=attempt > 1
+        )
+
+    def _pin_url(self, attempt: int) -> str:
+        return self._url("/phone/voice/pin", {"attempt": str(attempt)})
+
+    def _url(self, path: str, query: Mapping[str, str]) -> str:
+        """An absolute URL the provider will call back (and sign): always under ``DUET_PUBLIC_URL``."""
+        return f"{self._settings.public_url}{path}?{urlencode(query)}"
+
+    async def _load(self, room_id: str) -> tuple[Room, dict[Role, Participant]] | None:
+        async with self._db.session() as session:
+            room = await crud.get_room(session, room_id=room_id)
+            if room is None:
+                return None
+            people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
+        return room, people
+
+    async def _people(self, room_ids: list[str]) -> dict[str, dict[Role, Participant]]:
+        async with self._db.session() as session:
+            return await crud.get_participants(session, room_ids=room_ids)
+
+    async def _rooms_with(self, pin: str) -> list[Room]:
+        async with self._db.session() as session:
+            return await crud.rooms_with_pin(session, pin=pin)
+
+
+def _over(room: Room) -> bool:
+    return room_state(room, datetime.now(UTC)) in (RoomState.ENDED, RoomState.EXPIRED)
+
+
+def _over_since(room: Room, now: datetime) -> datetime:
+    """When an ended or expired room closed."""
+    return room.ended_at or min(room.expires_at, now)

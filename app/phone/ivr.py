@@ -1,0 +1,110 @@
+"""What the phone says and asks (pure): each step of the dial-in and "call me" flows as TwiML.
+
+The bridge looks things up and picks the step; these functions only turn the step into words and
+verbs. Names come from the room and are escaped by :mod:`app.phone.twiml`.
+"""
+
+from __future__ import annotations
+
+from app.phone import twiml
+from app.phone.twiml import Conference
+
+__all__ = [
+    "GATHER_TIMEOUT_S",
+    "PIN_TRIES",
+    "ask_pin",
+    "ask_to_confirm",
+    "ask_who",
+    "goodbye",
+    "join",
+    "not_open_yet",
+    "session_over",
+    "wrong_pin",
+]
+
+PIN_TRIES = 3
+"""Wrong PINs allowed per call before duet says goodbye (issue 4); a 6-digit PIN leaves a guesser
+3 chances in a million per call and live room."""
+GATHER_TIMEOUT_S = 10
+"""Seconds duet waits for the next key press."""
+
+
+def ask_pin(*, action: str, digits: int) -> str:
+    """The first thing a caller to the dial-in number hears."""
+    return twiml.response(
+        twiml.say("Welcome to duet."),
+        twiml.gather(
+            action=action,
+            num_digits=digits,
+            timeout_s=GATHER_TIMEOUT_S,
+            prompt=f"Please enter your {digits} digit session PIN.",
+            on_empty=True,
+        ),
+    )
+
+
+def wrong_pin(*, attempt: int, action: str, digits: int) -> str:
+    """The PIN matched no session: try again, or, after :data:`PIN_TRIES` tries, a polite goodbye."""
+    if attempt >= PIN_TRIES:
+        return goodbye(
+            "Sorry, that PIN is still not right. Please check the PIN in your session details and call "
+            "again. Goodbye."
+        )
+    return twiml.response(
+        twiml.gather(
+            action=action,
+            num_digits=digits,
+            timeout_s=GATHER_TIMEOUT_S,
+            prompt="Sorry, that PIN is not right. Please enter your session PIN again.",
+            on_empty=True,
+        )
+    )
+
+
+def session_over() -> str:
+    return goodbye("This session has ended. Thank you for calling. Goodbye.")
+
+
+def not_open_yet() -> str:
+    return goodbye("This session has not started yet. Please call again closer to its start time. Goodbye.")
+
+
+def ask_who(*, host: str, guest: str, action: str, again: bool = False) -> str:
+    """The caller's number is not one of the two people's: ask who they are."""
+    prompt = f"Press 1 if you are {host}. Press 2 if you are {guest}."
+    return twiml.response(
+        twiml.gather(
+            action=action,
+            num_digits=1,
+            timeout_s=GATHER_TIMEOUT_S,
+            prompt=("Sorry, please choose again. " if again else "") + prompt,
+            on_empty=True,
+        )
+    )
+
+
+def ask_to_confirm(*, you: str, peer: str, action: str) -> str:
+    """A "call me" call was answered. A key press keeps a voicemail box out of the conversation."""
+    return twiml.response(
+        twiml.gather(
+            action=action,
+            num_digits=1,
+            timeout_s=GATHER_TIMEOUT_S,
+            prompt=f"Hello {you}. This is duet, calling for your session with {peer}. Press 1 to join.",
+            on_empty=False,
+        ),
+        twiml.say("No key was pressed. Goodbye."),
+        twiml.hangup(),
+    )
+
+
+def join(*, peer: str, peer_on_phone: bool, conference: Conference) -> str:
+    """Into the room's conference, saying who the caller will talk to."""
+    words = f"Joining you to your session with {peer}."
+    if peer_on_phone:
+        words += f" {peer} is on the line."
+    return twiml.response(twiml.say(words), twiml.dial_conference(conference))
+
+
+def goodbye(words: str) -> str:
+    return twiml.response(twiml.say(words), twiml.hangup())
