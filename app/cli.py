@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
     from app.services import Services
 
+    # duet's own loggers (duet.*) print like uvicorn's; they never carry tokens, keys or SDP.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
     if settings.env == "development":
