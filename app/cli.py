@@ -73,7 +73,7 @@ def _apikey_create(args: argparse.Namespace) -> int:
 def _join(args: argparse.Namespace) -> int:
     from media.participant import format_report, run_join
 
-    report = asyncio.run(run_join(args.url, duration=args.duration))
+    report = asyncio.run(run_join(args.url, duration=args.duration, on_suggest=args.on_suggest))
     print(format_report(report, as_json=args.json))
     return 0 if report.ok else 1
 
@@ -98,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     join.add_argument("url", help="a join link, https://…/s/ROOM#t=TOKEN")
     join.add_argument("--duration", type=float, default=10.0, help="seconds to stay in the call (default 10)")
     join.add_argument("--json", action="store_true", help="print the report as JSON")
+    join.add_argument(
+        "--on-suggest",
+        choices=["accept", "decline", "ignore"],
+        default="ignore",
+        help="answer fallback suggestions (audio only, phone, video back) this way (default: ignore)",
+    )
     join.set_defaults(run=_join)
 
     args = parser.parse_args(argv)

@@ -17,12 +17,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report_sequences import CLEAN, Link, Simulator, both, only, run  # noqa: E402
+from report_sequences import CLEAN, Link, Simulator, both, only, run
 
-from media.fallback_policy import FallbackPolicy, PolicyOutput, Suggest, Switch  # noqa: E402
-from media.link_quality import LinkQuality  # noqa: E402
-from signaling.messages import Role  # noqa: E402
-from signaling.stats import CallMode  # noqa: E402
+from media.fallback_policy import FallbackPolicy, PolicyOutput, Suggest, Switch
+from media.link_quality import LinkQuality
+from signaling.messages import Role
+from signaling.stats import CallMode
 
 WARMUP = 20.0
 """Seconds of clean call before the impairment starts."""
@@ -44,8 +44,10 @@ PROFILES = [
     Profile("15% loss on one uplink (severe)", only(Role.HOST, Link(loss=0.15)), CallMode.AUDIO_ONLY, 8),
     Profile("20% loss both ways (severe)", both(Link(loss=0.20)), CallMode.AUDIO_ONLY, 8),
     Profile(
-        "uplink starved < 150 kbit/s", only(Role.HOST, Link(uplink_bps=120_000, bandwidth_limited=True)),
-        CallMode.AUDIO_ONLY, 8,
+        "uplink starved < 150 kbit/s",
+        only(Role.HOST, Link(uplink_bps=120_000, bandwidth_limited=True)),
+        CallMode.AUDIO_ONLY,
+        8,
     ),
     Profile("frozen video", only(Role.GUEST, Link(frozen=0.6, fps=8)), CallMode.AUDIO_ONLY, 8),
     Profile("30% loss (audio unusable)", both(Link(loss=0.30)), CallMode.PHONE, 15),
@@ -74,7 +76,8 @@ def recovery_time() -> float | None:
     sim = Simulator()
     quality, policy = LinkQuality(interval_s=sim.interval_s), FallbackPolicy()
     healed_at = WARMUP + 30
-    for at, reports in run([(WARMUP, both(CLEAN)), (30, only(Role.HOST, Link(loss=0.15))), (120, both(CLEAN))], sim):
+    phases = [(WARMUP, both(CLEAN)), (30, only(Role.HOST, Link(loss=0.15))), (120, both(CLEAN))]
+    for at, reports in run(phases, sim):
         for role, stats in reports.items():
             quality.add_report(role, stats, at)
         for output in policy.evaluate(quality.snapshot(at), at):
@@ -101,7 +104,8 @@ def main() -> None:
             sequence += "" if not made else "  (FALSE)"
         print(f"{profile.name:40} {expected:>11} {after:>16} {target:>8}  {sequence}")
     back = recovery_time()
-    print(f"{'recovery: video offered back':40} {'video':>11} {'-' if back is None else f'{back:.1f} s':>16} {'< 35 s':>8}")
+    after = "-" if back is None else f"{back:.1f} s"
+    print(f"{'recovery: video offered back':40} {'video':>11} {after:>16} {'< 35 s':>8}")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class PolicyConfig:
     """Where the sender's bandwidth estimate is known, at least 300 kbit/s for a small video."""
     relapse_s: float = 120.0
     """Video that turns poor again this soon after coming back doubles the next recovery wait (up
-    to 8×), so a cause audio-only statistics cannot see (a 2 fps camera) does not ping-pong."""
+    to 8x), so a cause audio-only statistics cannot see (a 2 fps camera) does not ping-pong."""
     report_interval_s: float = 2.0
     """Seconds one report covers: a condition first seen in a report began with that report's
     window, so its duration is counted from the window's start."""

@@ -7,6 +7,11 @@
   drops its peer connection and answers with a fresh one;
 * ``peer-left``: close the peer connection and wait.
 
+It also holds what the call mode asks of the local media (camera on or off,
+microphone muted), applies it to the current peer connection at once and to
+every new one from its start: switching never renegotiates (see
+:mod:`media.local_tracks`).
+
 The negotiator sends through a callback and never touches the socket, so the
 signaling edge stays in :mod:`media.participant`. Calls must not overlap: the
 participant feeds it one frame at a time, in arrival order.
@@ -60,14 +65,44 @@ class Negotiator:
         self._configuration: RTCConfiguration | None = None
         self._polite = False
         self._session: PeerSession | None = None
+        self._ending: set[PeerSession] = set()
         self.sessions_created = 0
         self.states: list[str] = []
         self.connected = asyncio.Event()
         self.first_connected_at: float | None = None
+        self._camera_on = True
+        self._muted = False
 
     @property
     def session(self) -> PeerSession | None:
         return self._session
+
+    @property
+    def sending_video(self) -> bool:
+        """Whether the current peer connection's camera is on (``False`` without a connection)."""
+        camera = self._session.camera if self._session else None
+        return camera is not None and camera.camera_on
+
+    def set_local_media(self, *, camera_on: bool, muted: bool) -> None:
+        """Turn the camera on or off and mute or unmute the microphone, now and for later connections.
+
+        Turning the camera back on gives it a fresh video track from the source.
+        """
+        self._camera_on, self._muted = camera_on, muted
+        session = self._session
+        if session is None:
+            return
+        if session.microphone is not None:
+            session.microphone.muted = muted
+        camera = session.camera
+        if camera is None or camera.camera_on == camera_on:
+            return
+        if not camera_on:
+            camera.switch_off()
+            return
+        track = self._source.create_video_track()
+        if track is not None:
+            camera.switch_on(track)
 
     def configure(self, configuration: RTCConfiguration, *, polite: bool) -> None:
         """Take the ICE configuration and the politeness from ``welcome``."""
@@ -120,11 +155,19 @@ class Negotiator:
         await self._session.add_candidate(None if candidate is None else candidate_from_wire(candidate))
 
     async def end_session(self) -> None:
-        """Close the current peer connection, if any (the peer left, or we are closing)."""
+        """Close the current peer connection, if any (the peer left, or a fresh one replaces it)."""
         session, self._session = self._session, None
         self.connected.clear()
         if session is not None:
+            self._ending.add(session)
             await session.close()
+            self._ending.discard(session)
+
+    async def close(self) -> None:
+        """Close the current peer connection and wait for any whose closing was interrupted."""
+        await self.end_session()
+        while self._ending:
+            await self._ending.pop().close()
 
     async def _new_session(self) -> PeerSession:
         await self.end_session()
@@ -136,7 +179,11 @@ class Negotiator:
         self.sessions_created += 1
         tracks = self._source.create_tracks()
         try:
-            session = PeerSession(self._configuration, tracks, self._received, self._state_changed)
+            session = PeerSession(
+                self._configuration, tracks, self._received, self._state_changed, camera_on=self._camera_on
+            )
+            if session.microphone is not None:
+                session.microphone.muted = self._muted
         except BaseException:
             for track in tracks:
                 track.stop()

@@ -6,6 +6,12 @@ and colour bars by default), and counts what it receives. This module is the
 signaling edge: the socket, ``join``/``welcome``, pings, ``bye``, errors and
 close codes; the offer/answer rules live in :mod:`media.negotiator`.
 
+Like the page, it reports its stats every ``welcome.statsIntervalS`` seconds
+(:mod:`media.stats_reporter`), follows the call mode (``welcome.mode``, then every
+``mode`` frame: the camera is off in ``audio-only`` and ``phone``, the microphone
+muted in ``phone``), answers ``suggest`` frames as told (``on_suggest``), and
+keeps a timeline of the fallback frames for the report.
+
 aiortc writes every candidate into the SDP, so this side never trickles; remote
 candidates trickled by a browser are added as they come.
 """
@@ -20,37 +26,57 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from media.call_mode import ModeFollower, SuggestAnswer, local_media
 from media.errors import ParticipantError, SignalingClosedError
 from media.ice import rtc_configuration
 from media.join_url import JoinUrl, parse_join_url
 from media.negotiator import Negotiator
 from media.received import MediaKind, ReceivedMedia
-from media.report import ParticipantReport, SignalingErrorInfo, format_report
+from media.report import FallbackEvent, ParticipantReport, SignalingErrorInfo, format_report
+from media.signaling_waits import SignalingWaits
 from media.sources import SyntheticSource, TrackSource
+from media.stats_reporter import StatsReporter
 from signaling.messages import (
     Answer,
     Bye,
     Candidate,
+    Decide,
     Error,
     Join,
+    ModeChanged,
     Offer,
     PeerJoined,
     PeerLeft,
     Ping,
     ProtocolError,
+    Quality,
     ServerMessage,
+    SetMode,
+    Stats,
+    Suggest,
     Welcome,
+    Withdraw,
     dump_message,
     parse_server_message,
 )
+from signaling.stats import CallMode
 
 # format_report is re-exported: `duet join` takes run_join and format_report from here.
-__all__ = ["HeadlessParticipant", "ParticipantPhase", "ParticipantStateError", "format_report", "run_join"]
+__all__ = [
+    "HeadlessParticipant",
+    "ParticipantPhase",
+    "ParticipantStateError",
+    "SuggestAnswer",
+    "format_report",
+    "run_join",
+]
+
+_ClientFrame = Join | Offer | Answer | Bye | Ping | Stats | Decide | SetMode
 
 _log = logging.getLogger(__name__)
 
@@ -85,7 +111,8 @@ class HeadlessParticipant:
             await participant.hang_up()
         report = participant.report()
 
-    ``clock`` (seconds, monotonic) times everything in the report.
+    ``clock`` (seconds, monotonic) times everything in the report. ``on_suggest``
+    says how to answer the server's ``suggest`` frames (see :data:`SuggestAnswer`).
     """
 
     def __init__(
@@ -96,9 +123,11 @@ class HeadlessParticipant:
         clock: Callable[[], float] = time.monotonic,
         open_timeout_s: float = 10.0,
         bye_timeout_s: float = 2.0,
+        on_suggest: SuggestAnswer = "ignore",
     ) -> None:
         self.join_url = join_url if isinstance(join_url, JoinUrl) else parse_join_url(join_url)
         self._clock = clock
+        self._follower = ModeFollower(on_suggest)
         self._open_timeout_s = open_timeout_s
         self._bye_timeout_s = bye_timeout_s
         self._phase = ParticipantPhase.NEW
@@ -111,6 +140,7 @@ class HeadlessParticipant:
         )
         self._joined = asyncio.Event()
         self._signaling_done = asyncio.Event()
+        self._waits = SignalingWaits(self._signaling_done, self._closed_error)
         self._closing = False
         self._closed = asyncio.Event()
         self._started_at: float | None = None
@@ -122,6 +152,8 @@ class HeadlessParticipant:
         self._close_reason: str | None = None
         self._closed_by_server = False
         self._problems: list[str] = []
+        self._reporter = StatsReporter(clock)
+        self._last_stats: Stats | None = None
 
     # --- public API ----------------------------------------------------------
 
@@ -133,6 +165,21 @@ class HeadlessParticipant:
     def welcome(self) -> Welcome | None:
         """The server's ``welcome`` frame, once it came."""
         return self._welcome
+
+    @property
+    def mode(self) -> CallMode | None:
+        """The call's mode (from ``welcome``, then every ``mode`` frame); ``None`` before ``welcome``."""
+        return self._follower.mode
+
+    @property
+    def last_stats(self) -> Stats | None:
+        """The latest ``stats`` report sent."""
+        return self._last_stats
+
+    @property
+    def sending_video(self) -> bool:
+        """Whether the current peer connection's camera is on."""
+        return self._negotiator.sending_video
 
     @property
     def connection_state(self) -> str | None:
@@ -167,7 +214,7 @@ class HeadlessParticipant:
 
     async def wait_joined(self, timeout_s: float) -> Welcome:
         """Wait for ``welcome``; raise :class:`SignalingClosedError` if the socket ends first."""
-        await self._wait_for(self._joined, "welcome", timeout_s)
+        await self._waits.event(self._joined, "welcome", timeout_s)
         assert self._welcome is not None
         return self._welcome
 
@@ -177,11 +224,56 @@ class HeadlessParticipant:
         Raises :class:`SignalingClosedError` if the signaling socket ends first
         (a refused token, an ended room), ``TimeoutError`` after ``timeout_s`` seconds.
         """
-        await self._wait_for(self._negotiator.connected, "the peer connection", timeout_s)
+        await self._waits.event(self._negotiator.connected, "the peer connection", timeout_s)
 
     async def wait_frames(self, kind: MediaKind, count: int, timeout_s: float) -> None:
         """Wait until ``count`` ``kind`` frames have arrived in all; ``TimeoutError`` after ``timeout_s``."""
         await asyncio.wait_for(self._received.wait_frames(kind, count), timeout_s)
+
+    async def wait_mode(self, mode: CallMode, timeout_s: float) -> None:
+        """Wait until the call is in ``mode`` (at once if it is already)."""
+        if self._follower.mode is not mode:
+            await self._waits.frame(
+                lambda m: isinstance(m, ModeChanged) and m.mode is mode, f"mode {mode}", timeout_s
+            )
+
+    async def wait_event(
+        self, type_: Literal["suggest", "withdraw", "mode"], timeout_s: float, *, mode: CallMode | None = None
+    ) -> FallbackEvent:
+        """The first ``type_`` frame (of ``mode``, if given) in the timeline; waits for one if none came."""
+
+        def matches(event: FallbackEvent) -> bool:
+            return event.type == type_ and (mode is None or event.mode == mode)
+
+        for event in self._follower.events:
+            if matches(event):
+                return event
+        await self._waits.frame(
+            lambda m: m.type == type_ and (mode is None or getattr(m, "mode", None) is mode), type_, timeout_s
+        )
+        return next(event for event in reversed(self._follower.events) if matches(event))
+
+    async def wait_frame(
+        self, type_: str, timeout_s: float, where: Callable[[Any], bool] | None = None
+    ) -> ServerMessage:
+        """The next frame of ``type_`` from the server (one that satisfies ``where``, if given).
+
+        Frames that came before the call do not count: it waits for a new one. Raises
+        :class:`SignalingClosedError` if the socket ends first, ``TimeoutError`` after ``timeout_s``.
+        """
+        return await self._waits.frame(
+            lambda m: m.type == type_ and (where is None or where(m)), type_, timeout_s
+        )
+
+    async def set_mode(self, mode: CallMode) -> None:
+        """Switch the call by hand, as the page's audio-only and camera buttons do: send ``set-mode``.
+
+        The call changes when the server's ``mode`` frame comes back (to both participants);
+        :meth:`wait_mode` waits for it.
+        """
+        if self._phase is not ParticipantPhase.JOINED:
+            raise ParticipantStateError(f"set_mode() expects phase 'joined', got {self._phase.value!r}")
+        await self._send(SetMode(mode=mode))
 
     async def wait_signaling_closed(self, timeout_s: float | None = None) -> None:
         """Wait until the signaling socket has ended (closed by the server, or by ``close()``)."""
@@ -212,7 +304,7 @@ class HeadlessParticipant:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._negotiator.end_session()
+            await self._negotiator.close()
             if self._ws is not None:
                 await self._ws.close()
                 self._note_close(self._ws)
@@ -253,6 +345,11 @@ class HeadlessParticipant:
             close_reason=self._close_reason,
             closed_by_server=self._closed_by_server,
             problems=tuple(self._problems),
+            started_at=start,
+            mode=self._follower.mode.value if self._follower.mode else None,
+            stats_sent=self._reporter.reports,
+            quality=self._follower.quality,
+            fallback_events=tuple(self._follower.events),
         )
 
     async def __aenter__(self) -> HeadlessParticipant:
@@ -281,6 +378,7 @@ class HeadlessParticipant:
                 except Exception as exc:  # one bad negotiation step must not end the session
                     _log.warning("handling %s failed", message.type, exc_info=True)
                     self._problems.append(f"handling {message.type!r} failed: {exc!r}")
+                self._waits.arrived(message)
         except ConnectionClosed:
             pass
         finally:
@@ -303,6 +401,12 @@ class HeadlessParticipant:
                 await self._negotiator.on_answer(message.sdp)
             case Candidate():
                 await self._negotiator.on_candidate(message.candidate)
+            case Quality() | Suggest() | Withdraw() | ModeChanged():
+                previous = self._follower.mode
+                reply = self._follower.observe(message, self._since_start())
+                self._follow_mode(previous)
+                if reply is not None:
+                    await self._send(reply)
             case Error():
                 self._last_error = SignalingErrorInfo(code=message.code.value, message=message.message)
                 _log.info("server error %s: %s", message.code.value, message.message)
@@ -317,8 +421,11 @@ class HeadlessParticipant:
         self._negotiator.configure(rtc_configuration(welcome.ice_servers), polite=welcome.polite)
         self._welcome, self._welcome_at = welcome, self._clock()
         self._phase = ParticipantPhase.JOINED
+        self._follower.welcome(welcome.mode)
+        self._follow_mode(None)
         self._joined.set()
         self._spawn(self._send_pings(welcome.ping_interval_s), "duet-signaling-ping")
+        self._spawn(self._send_stats(welcome.stats_interval_s), "duet-stats-report")
         if welcome.peer.present:
             await self._negotiator.wait_for_offer()  # the one already there offers
 
@@ -332,7 +439,36 @@ class HeadlessParticipant:
             except ConnectionClosed:
                 return
 
-    async def _send(self, message: Join | Offer | Answer | Bye | Ping) -> None:
+    async def _send_stats(self, interval_s: float) -> None:
+        """Every ``interval_s`` seconds while a peer connection exists: a ``stats`` report."""
+        while True:
+            await asyncio.sleep(interval_s)  # the report timer, not synchronisation
+            session = self._negotiator.session
+            if session is None or session.closed:
+                continue
+            try:
+                stats = await self._reporter.report(session)
+            except Exception:  # the peer connection closed under us: the next tick has a new one or none
+                _log.debug("reading stats failed", exc_info=True)
+                continue
+            try:
+                await self._send(stats)
+            except ConnectionClosed:
+                return
+            self._last_stats = stats
+
+    def _follow_mode(self, previous: CallMode | None) -> None:
+        """Apply the call's mode to the local media, if it changed from ``previous``."""
+        mode = self._follower.mode
+        if mode is None or mode is previous:
+            return
+        camera_on, muted = local_media(mode)
+        self._negotiator.set_local_media(camera_on=camera_on, muted=muted)
+        session = self._negotiator.session
+        if session is not None and previous is not None and (previous is CallMode.VIDEO) != camera_on:
+            session.inbound.freezes.pause()  # the other's video stops or restarts on purpose: no freeze
+
+    async def _send(self, message: _ClientFrame) -> None:
         if self._ws is None:
             raise ParticipantStateError(f"sending {message.type!r} needs an open signaling socket, got none")
         await self._ws.send(dump_message(message))
@@ -344,6 +480,9 @@ class HeadlessParticipant:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _since_start(self) -> float:
+        return self._clock() - self._started_at if self._started_at is not None else 0.0
+
     def _note_close(self, ws: ClientConnection) -> None:
         received = ws.protocol.close_rcvd
         if received is None or self._close_code is not None:
@@ -351,41 +490,37 @@ class HeadlessParticipant:
         self._close_code, self._close_reason = received.code, received.reason or None
         self._closed_by_server = bool(ws.protocol.close_rcvd_then_sent)
 
-    async def _wait_for(self, event: asyncio.Event, what: str, timeout_s: float) -> None:
-        async with asyncio.timeout(timeout_s):
-            if not event.is_set():
-                await _first_set(event, self._signaling_done)
-        if not event.is_set():
-            error = self._last_error
-            raise SignalingClosedError(
-                what,
-                close_code=self._close_code,
-                error_code=error.code if error else None,
-                error_message=error.message if error else None,
-            )
-
-
-async def _first_set(*events: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
+    def _closed_error(self, what: str) -> SignalingClosedError:
+        error = self._last_error
+        return SignalingClosedError(
+            what,
+            close_code=self._close_code,
+            error_code=error.code if error else None,
+            error_message=error.message if error else None,
+        )
 
 
 async def run_join(
-    url: str, duration: float, *, source: TrackSource | None = None, open_timeout_s: float = 10.0
+    url: str,
+    duration: float,
+    *,
+    source: TrackSource | None = None,
+    open_timeout_s: float = 10.0,
+    on_suggest: SuggestAnswer = "ignore",
 ) -> ParticipantReport:
     """Join the room behind ``url``, stay ``duration`` seconds (less if the server closes), hang up.
+
+    ``on_suggest`` answers the server's fallback suggestions (``accept``, ``decline``) or
+    leaves them unanswered (``ignore``); the call follows every ``mode`` the server sends.
 
     This is ``duet join <url> [--duration S]``. Connection failures (refused, timed
     out, rejected handshake) and server-side refusals (bad token, ended room) do not
     raise: they end up in the report's ``problems``, ``last_error`` and ``close_code``.
     A malformed ``url`` raises :class:`~media.errors.JoinUrlError`.
     """
-    participant = HeadlessParticipant(url, source=source, open_timeout_s=open_timeout_s)
+    participant = HeadlessParticipant(
+        url, source=source, open_timeout_s=open_timeout_s, on_suggest=on_suggest
+    )
     try:
         try:
             await participant.start()

@@ -3,6 +3,10 @@
 The participant starts a fresh session for every negotiation from scratch (the
 other side joined, came back, or a polite restart after glare) and closes the
 old one first. Closing a session releases everything it started.
+
+The source's tracks are sent through a :class:`~media.local_tracks.CameraTrack`
+and a :class:`~media.local_tracks.MicrophoneTrack`, so the call mode can turn the
+camera off and on (and mute the microphone) without touching the SDP.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
-from media.received import ReceivedMedia
+from media.local_tracks import CameraTrack, MicrophoneTrack
+from media.received import InboundCounters, ReceivedMedia
 
 __all__ = ["PeerSession"]
 
@@ -23,7 +28,9 @@ class PeerSession:
 
     ``on_state(session, state)`` is called with every ``connectionState`` change.
     Remote candidates that arrive before the remote description are held back and
-    added right after it (aiortc drops them otherwise).
+    added right after it (aiortc drops them otherwise). With ``camera_on=False`` the
+    source's video track is stopped at once and the camera starts off (a call that is
+    already audio-only); ``inbound`` counts what this connection received.
     """
 
     def __init__(
@@ -32,22 +39,46 @@ class PeerSession:
         tracks: list[MediaStreamTrack],
         received: ReceivedMedia,
         on_state: Callable[[PeerSession, str], None],
+        *,
+        camera_on: bool = True,
     ) -> None:
+        self.camera: CameraTrack | None = None
+        """The sent video (``None`` when the source has no video)."""
+        self.microphone: MicrophoneTrack | None = None
+        """The sent audio (``None`` when the source has no audio)."""
+        self.tracks: list[MediaStreamTrack] = []
+        for track in tracks:
+            if track.kind == "video" and self.camera is None:
+                if not camera_on:
+                    track.stop()
+                self.camera = CameraTrack(track if camera_on else None)
+                self.tracks.append(self.camera)
+            elif track.kind == "audio" and self.microphone is None:
+                self.microphone = MicrophoneTrack(track)
+                self.tracks.append(self.microphone)
+            else:
+                self.tracks.append(track)
+        self.inbound = InboundCounters()
         self.pc = RTCPeerConnection(configuration)
-        self.tracks = tracks
         self._received = received
         self._on_state = on_state
         self._readers: set[asyncio.Task[None]] = set()
         self._early_candidates: list[RTCIceCandidate | None] = []
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self.pc.on("connectionstatechange", self._state_changed)
         self.pc.on("track", self._track_arrived)
-        for track in tracks:
+        for track in self.tracks:
             self.pc.addTrack(track)
 
     @property
     def signaling_state(self) -> str:
         return self.pc.signalingState
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has begun."""
+        return self._closed
 
     @property
     def has_remote_description(self) -> bool:
@@ -79,10 +110,18 @@ class PeerSession:
         await self.pc.addIceCandidate(candidate)
 
     async def close(self) -> None:
-        """Close the peer connection, stop the local tracks, end the readers (idempotent)."""
-        if self._closed:
-            return
+        """Close the peer connection, stop the local tracks, end the readers (idempotent).
+
+        Cancelling a caller does not cancel the closing: it runs on in its own task, and a later
+        ``close()`` waits for it. (aiortc closes a peer connection by itself when the other side's
+        DTLS ends; a cancelled wait on that close would cancel aiortc's own future.)
+        """
         self._closed = True
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(), name="duet-peer-close")
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         try:
             await self.pc.close()
         finally:
@@ -99,6 +138,6 @@ class PeerSession:
     def _track_arrived(self, track: MediaStreamTrack) -> None:
         if self._closed:
             return
-        reader = self._received.consume(track)
+        reader = self._received.consume(track, self.inbound)
         self._readers.add(reader)
         reader.add_done_callback(self._readers.discard)

@@ -190,7 +190,7 @@ VIDEO_POOR = 40.0
 _POOR_PENALTY = 20.0
 """Score for a symptom that makes video poor on its own (freezes, collapsed frame rate, starved
 uplink): low enough that one window crosses the poor line through the 0.8 smoothing
-(0.2 × 100 + 0.8 × 20 = 36 ≤ 40), so such trouble is seen after one report, like heavy loss."""
+(0.2 x 100 + 0.8 x 20 = 36 ≤ 40), so such trouble is seen after one report, like heavy loss."""
 _FAIR_PENALTY = 60.0
 """Score for a symptom that makes video merely fair (a choppy frame rate)."""
 FROZEN_FRACTION_POOR = 0.3

@@ -1,7 +1,10 @@
-"""What a headless participant receives: frame counts, first-frame times, video sizes.
+"""What a headless participant receives: frame counts, first-frame times, video sizes, freezes.
 
 aiortc's ``getStats`` has no frame counters, so the participant reads every
-remote track itself: each ``track.recv()`` is one decoded frame.
+remote track itself: each ``track.recv()`` is one decoded frame. Counts for the
+whole session live in :class:`ReceivedMedia`; each peer connection also keeps its
+own :class:`InboundCounters`, which its ``stats`` reports carry (webrtc-stats
+counters start again with every ``RTCPeerConnection``).
 """
 
 from __future__ import annotations
@@ -13,13 +16,40 @@ from collections.abc import Callable
 from typing import Literal
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 
-__all__ = ["MediaKind", "ReceivedMedia"]
+from media.freeze_counter import FreezeCounter
+
+__all__ = ["InboundCounters", "MediaKind", "ReceivedMedia"]
 
 MediaKind = Literal["audio", "video"]
 
 _log = logging.getLogger(__name__)
+
+
+class InboundCounters:
+    """What one peer connection received, counted frame by frame (the fields aiortc's getStats lacks)."""
+
+    __slots__ = ("audio_frames", "freezes", "total_samples_received", "video_frames")
+
+    def __init__(self) -> None:
+        self.video_frames = 0
+        """Decoded video frames (``framesDecoded``)."""
+        self.audio_frames = 0
+        self.total_samples_received = 0
+        """Decoded audio samples per channel (``totalSamplesReceived``; 960 per 20 ms frame at 48 kHz)."""
+        self.freezes = FreezeCounter()
+        """``freezeCount`` / ``totalFreezesDuration`` of the received video."""
+
+    def count(self, kind: MediaKind, frame: object, at: float) -> None:
+        """One decoded frame of ``kind`` arrived at ``at`` (seconds, monotonic)."""
+        if kind == "video":
+            self.video_frames += 1
+            self.freezes.add_frame(at)
+        else:
+            self.audio_frames += 1
+            if isinstance(frame, AudioFrame):
+                self.total_samples_received += frame.samples
 
 
 class ReceivedMedia:
@@ -33,11 +63,14 @@ class ReceivedMedia:
         self._video_size: tuple[int, int] | None = None
         self._waiters: list[tuple[MediaKind, int, asyncio.Future[None]]] = []
 
-    def consume(self, track: MediaStreamTrack) -> asyncio.Task[None]:
-        """Start reading ``track`` until it ends; the caller owns (and eventually cancels) the task."""
+    def consume(self, track: MediaStreamTrack, counters: InboundCounters | None = None) -> asyncio.Task[None]:
+        """Start reading ``track`` until it ends, counting into ``counters`` too (one peer connection's).
+
+        The caller owns (and eventually cancels) the task.
+        """
         if track.kind not in ("audio", "video"):
             raise ValueError(f"expected an 'audio' or 'video' track, got kind {track.kind!r}")
-        return asyncio.create_task(self._read(track), name=f"duet-receive-{track.kind}")
+        return asyncio.create_task(self._read(track, counters), name=f"duet-receive-{track.kind}")
 
     def frames(self, kind: MediaKind) -> int:
         """Frames received so far on all ``kind`` tracks."""
@@ -70,7 +103,7 @@ class ReceivedMedia:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
-    async def _read(self, track: MediaStreamTrack) -> None:
+    async def _read(self, track: MediaStreamTrack, counters: InboundCounters | None) -> None:
         kind: MediaKind = "video" if track.kind == "video" else "audio"
         while True:
             try:
@@ -78,11 +111,14 @@ class ReceivedMedia:
             except MediaStreamError:
                 _log.debug("remote %s track %s ended", kind, track.id)
                 return
-            self._count(kind, frame)
+            now = self._clock()
+            if counters is not None:
+                counters.count(kind, frame, now)
+            self._count(kind, frame, now)
 
-    def _count(self, kind: MediaKind, frame: object) -> None:
+    def _count(self, kind: MediaKind, frame: object, now: float) -> None:
         self._frames[kind] += 1
-        self._first_frame_at.setdefault(kind, self._clock())
+        self._first_frame_at.setdefault(kind, now)
         if isinstance(frame, VideoFrame):
             size = (frame.width, frame.height)
             self._video_size = size

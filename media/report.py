@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ParticipantReport", "SignalingErrorInfo", "format_report"]
+__all__ = ["FallbackEvent", "ParticipantReport", "QualityNote", "SignalingErrorInfo", "format_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,42 @@ class SignalingErrorInfo:
 
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackEvent:
+    """A ``suggest``, ``withdraw`` or ``mode`` frame from the server, and when it came."""
+
+    t: float
+    """Seconds since ``start()``, on the participant's clock."""
+    type: str
+    """``suggest``, ``withdraw`` or ``mode``."""
+    mode: str | None = None
+    """The suggested mode (``suggest``) or the call's new mode (``mode``)."""
+    reason: str | None = None
+    """The server's words: the question (``suggest``) or why the mode changed (``mode``)."""
+    id: str | None = None
+    """The suggestion's id (``suggest``, ``withdraw``)."""
+    by: str | None = None
+    """``mode``: the role that switched; ``None`` when the room's policy did."""
+    at_fault: str | None = None
+    """``suggest``: whose link is to blame, when the server can tell."""
+    answer: str | None = None
+    """``suggest``: what this participant answered, ``accept`` or ``decline`` (``None``: ignored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QualityNote:
+    """The latest ``quality`` frame: my uplink as the other receives it (``you``) and theirs (``peer``).
+
+    Each side is the frame's link report with its wire names (``audio``, ``video``, ``mos``,
+    ``videoScore``, ``problems``).
+    """
+
+    t: float
+    """Seconds since ``start()`` when it came."""
+    you: dict[str, Any]
+    peer: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -55,6 +91,17 @@ class ParticipantReport:
     """True when the server started the closing handshake (``bye`` makes it close with 1000)."""
     problems: tuple[str, ...] = ()
     """Things that went wrong on this side: connect failure, a negotiation step that raised."""
+    started_at: float | None = None
+    """The participant's clock at ``start()`` (``time.monotonic()`` unless another clock was given):
+    ``started_at + t`` places an event on a benchmark's own monotonic timeline."""
+    mode: str | None = None
+    """The call's mode now: from ``welcome``, then from every ``mode`` frame."""
+    stats_sent: int = 0
+    """``stats`` reports sent, over every peer connection."""
+    quality: QualityNote | None = None
+    """The latest ``quality`` frame (their count is in ``signaling_frames``)."""
+    fallback_events: tuple[FallbackEvent, ...] = ()
+    """Every ``suggest``, ``withdraw`` and ``mode`` frame, in order of arrival."""
 
     @property
     def ok(self) -> bool:
@@ -116,13 +163,45 @@ def format_report(report: ParticipantReport, as_json: bool = False) -> str:
         ),
         ("socket closed", _close(report)),
         ("duration", _seconds(report.duration_s)),
+        ("stats reports", str(report.stats_sent)),
+        ("call mode", report.mode or "-"),
+        ("quality", _quality(report.quality)),
     ]
+    rows += [("fallback", _event(event)) for event in report.fallback_events]
     rows += [("problem", problem) for problem in report.problems]
     rows.append(("result", "OK" if report.ok else "NOT OK"))
     width = max(len(label) for label, _ in rows)
     lines = [f"duet join: room {report.room_id} {who}"]
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
     return "\n".join(lines)
+
+
+def _quality(note: QualityNote | None) -> str:
+    if note is None:
+        return "-"
+
+    def side(link: dict[str, Any]) -> str:
+        problems = "; ".join(link.get("problems") or [])
+        return f"audio {link.get('audio')}, video {link.get('video')}" + (
+            f" ({problems})" if problems else ""
+        )
+
+    return f"you: {side(note.you)} | peer: {side(note.peer)} (at {note.t:.3f} s)"
+
+
+def _event(event: FallbackEvent) -> str:
+    text = f"{event.t:.3f} s {event.type}"
+    if event.mode:
+        text += f" {event.mode}"
+    if event.id:
+        text += f" [{event.id}]"
+    if event.type == "mode":
+        text += f" by {event.by or 'the room'}"
+    if event.reason:
+        text += f": {event.reason}"
+    if event.type == "suggest":
+        text += f" ({event.answer or 'not answered'})"
+    return text
 
 
 def _seconds(value: float | None) -> str:

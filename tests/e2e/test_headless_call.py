@@ -6,9 +6,9 @@ import asyncio
 import json
 import sys
 
+from conftest import RunningServer
 from wsclient import WsClient, split_join_url
 
-from conftest import RunningServer
 from media.participant import HeadlessParticipant
 from signaling.messages import CloseCode, ErrorCode, Join
 
@@ -39,7 +39,9 @@ async def test_two_headless_participants_see_and_hear_each_other(server: Running
             async with server.client() as api:
                 ended = await api.post(f"/v1/rooms/{room['id']}/end")
                 assert ended.status_code == 200
-            await asyncio.gather(host.wait_signaling_closed(timeout_s=5), guest.wait_signaling_closed(timeout_s=5))
+            await asyncio.gather(
+                host.wait_signaling_closed(timeout_s=5), guest.wait_signaling_closed(timeout_s=5)
+            )
             for person in (host, guest):
                 report = person.report()
                 assert report.close_code == CloseCode.ROOM_ENDED
@@ -52,7 +54,11 @@ async def test_two_headless_participants_see_and_hear_each_other(server: Running
 
     async with server.client() as api:
         events = (await api.get(f"/v1/rooms/{room['id']}/events")).json()["items"]
-    assert [(e["type"], e["role"]) for e in events] == [("joined", "host"), ("joined", "guest"), ("ended", None)]
+    assert [(e["type"], e["role"]) for e in events] == [
+        ("joined", "host"),
+        ("joined", "guest"),
+        ("ended", None),
+    ]
 
 
 async def test_duet_join_command_reports_what_it_received(server: RunningServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -239,6 +240,6 @@ def test_a_cause_audio_only_cannot_see_does_not_ping_pong() -> None:
     # comes back, and is poor again. Each relapse doubles the wait before video is offered back.
     trace = drive([WARM, (600, only(HOST, Link(fps=2)))], decide=lambda s: True)
     backs = [at for at, o in trace.outputs if isinstance(o, Suggest) and o.suggestion.mode is CallMode.VIDEO]
-    waits = [b - a for a, b in zip(backs, backs[1:], strict=False)]
+    waits = [b - a for a, b in itertools.pairwise(backs)]
     assert 3 <= len(backs) <= 6, backs
     assert waits == sorted(waits) and waits[-1] > 2 * waits[0]

@@ -1,9 +1,10 @@
 """Two headless participants through a tiny in-test signaling relay, on loopback.
 
 The relay speaks just enough of ``docs/protocol.md`` (join, welcome, peer-joined,
-peer-left, relayed offer/answer/candidate, ping, bye) for the participant's
-negotiation to be exercised end to end with real aiortc peers. The real server
-is tested against the participant elsewhere.
+peer-left, relayed offer/answer/candidate, ping, bye; a ``quality`` frame after
+every ``stats``, ``mode`` to both after a ``set-mode``) for the participant's
+negotiation and mode following to be exercised end to end with real aiortc peers.
+The real server is tested against the participant elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import pytest_asyncio
@@ -30,23 +31,31 @@ from signaling.messages import (
     Bye,
     Candidate,
     CloseCode,
+    Decide,
     Error,
     ErrorCode,
     IceCandidate,
     Join,
+    LinkReport,
+    ModeChanged,
     Offer,
     PeerInfo,
     PeerJoined,
     PeerLeft,
     Ping,
     Pong,
+    Quality,
     Role,
     RoomInfo,
     ServerMessage,
+    SetMode,
+    Stats,
+    Suggest,
     Welcome,
     dump_message,
     parse_client_message,
 )
+from signaling.stats import AudioLevel, CallMode, VideoLevel
 
 ROOM_ID = "loopRoom1"
 TOKENS = {"host-token": Role.HOST, "guest-token": Role.GUEST}
@@ -54,6 +63,7 @@ NAMES = {Role.HOST: "Ana", Role.GUEST: "Ben"}
 WAIT_S = 10.0
 SMALL = SyntheticSource(width=320, height=240)
 """Smaller frames keep the VP8 encoders cheap on the shared 2-core machine."""
+SOME_LINK = LinkReport(audio=AudioLevel.GOOD, video=VideoLevel.UNKNOWN)
 
 
 @dataclass
@@ -67,8 +77,15 @@ class Relay:
 
     glare: bool = False
     trickle: bool = False
+    mode: CallMode = CallMode.VIDEO
     seats: dict[Role, ServerConnection] = field(default_factory=dict)
     trickled: int = 0
+    stats: dict[Role, list[Stats]] = field(default_factory=lambda: {role: [] for role in Role})
+    decisions: list[tuple[Role, Decide]] = field(default_factory=list)
+    decided: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send_to(self, role: Role, message: ServerMessage) -> None:
+        await self._send(self.seats[role], message)
 
     async def handle(self, ws: ServerConnection) -> None:
         join = parse_client_message(await ws.recv())
@@ -89,6 +106,8 @@ class Relay:
                 polite=role is Role.GUEST,
                 ice_servers=[],
                 ping_interval_s=0.2,
+                stats_interval_s=0.2,
+                mode=self.mode,
             ),
         )
         if other is not None:
@@ -110,6 +129,16 @@ class Relay:
                         await ws.close(CloseCode.NORMAL, "bye")
                     case Offer() | Answer() | Candidate() if peer is not None:
                         await self._relay(peer, message)
+                    case Stats():
+                        self.stats[role].append(message)
+                        await self._send(ws, Quality(you=SOME_LINK, peer=SOME_LINK))
+                    case SetMode(mode=mode):
+                        self.mode = mode
+                        for seat in list(self.seats.values()):
+                            await self._send(seat, ModeChanged(mode=mode, by=role, reason="by hand"))
+                    case Decide():
+                        self.decisions.append((role, message))
+                        self.decided.set()
         except ConnectionClosed:
             pass
         finally:
@@ -188,9 +217,9 @@ async def no_tasks_left_behind() -> AsyncIterator[None]:
     assert not left, f"tasks left pending: {sorted(task.get_name() for task in left)}"
 
 
-async def join_both(server: RelayServer) -> tuple[HeadlessParticipant, HeadlessParticipant]:
-    host = HeadlessParticipant(server.url("host-token"), source=SMALL)
-    guest = HeadlessParticipant(server.url("guest-token"), source=SMALL)
+async def join_both(server: RelayServer, **options: Any) -> tuple[HeadlessParticipant, HeadlessParticipant]:
+    host = HeadlessParticipant(server.url("host-token"), source=SMALL, **options)
+    guest = HeadlessParticipant(server.url("guest-token"), source=SMALL, **options)
     await host.start()
     await host.wait_joined(WAIT_S)
     await guest.start()
@@ -377,3 +406,46 @@ async def test_run_join_reports_a_refused_connection() -> None:
     assert len(report.problems) == 1 and "could not join through ws://127.0.0.1" in report.problems[0]
     assert (report.role, report.close_code) == (None, None)
     assert "could not join" in format_report(report)
+
+
+@pytest.mark.asyncio
+async def test_a_call_that_is_already_audio_only_starts_without_video_and_follows_the_mode() -> None:
+    relay = Relay(mode=CallMode.AUDIO_ONLY)
+    async with running(relay) as server:
+        host, guest = await join_both(server, on_suggest="decline")
+        try:
+            await exchange_media(host, guest, video=0, audio=25)
+            await asyncio.gather(*(p.wait_frame("quality", WAIT_S) for p in (host, guest)))  # reports flow
+            assert host.mode is CallMode.AUDIO_ONLY and not host.sending_video
+            assert host.report().video_frames_received == guest.report().video_frames_received == 0
+            last = host.last_stats
+            assert last is not None and last.sending_video is False
+            assert last.inbound.audio is not None and last.inbound.audio.packets_received
+
+            await host.set_mode(CallMode.VIDEO)
+            await asyncio.gather(
+                host.wait_mode(CallMode.VIDEO, WAIT_S), guest.wait_mode(CallMode.VIDEO, WAIT_S)
+            )
+            await exchange_media(host, guest, video=15, audio=0)  # both cameras came on, no renegotiation
+            assert host.sending_video and guest.sending_video
+
+            ask = Suggest(
+                id="s7", mode=CallMode.AUDIO_ONLY, reason="Your video is lagging. Switch to audio only?"
+            )
+            await relay.send_to(Role.GUEST, ask)
+            await asyncio.wait_for(relay.decided.wait(), WAIT_S)
+            assert relay.decisions == [(Role.GUEST, Decide(id="s7", accept=False))]
+        finally:
+            await asyncio.gather(host.hang_up(), guest.hang_up())
+
+    report = guest.report()
+    assert report.peer_connections == 1 and report.problems == ()
+    assert [(e.type, e.mode, e.answer) for e in report.fallback_events] == [
+        ("mode", "video", None),
+        ("suggest", "audio-only", "decline"),
+    ]
+    assert report.mode == "video" and report.stats_sent >= 1 and report.quality is not None
+    assert all(stats.ice_state for stats in relay.stats[Role.GUEST])
+    text = format_report(report)
+    assert "call mode          video" in text
+    assert "suggest audio-only [s7]: Your video is lagging. Switch to audio only? (decline)" in text

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from media.report import ParticipantReport, SignalingErrorInfo, format_report
+from media.report import FallbackEvent, ParticipantReport, QualityNote, SignalingErrorInfo, format_report
 
 CONNECTED = ParticipantReport(
     room_id="r1",
@@ -84,3 +84,82 @@ def test_json_report_has_every_field() -> None:
         "code": "unauthorized",
         "message": "This join link is not valid.",
     }
+
+
+FELL_BACK = replace(
+    CONNECTED,
+    started_at=1000.0,
+    mode="audio-only",
+    stats_sent=5,
+    quality=QualityNote(
+        t=10.5,
+        you={"audio": "good", "video": "off", "mos": 4.1, "videoScore": None, "problems": []},
+        peer={
+            "audio": "good",
+            "video": "poor",
+            "mos": 4.0,
+            "videoScore": 30,
+            "problems": ["video at 2 frames/s"],
+        },
+    ),
+    fallback_events=(
+        FallbackEvent(
+            4.25,
+            "suggest",
+            mode="audio-only",
+            reason="Your video is lagging. Switch to audio only?",
+            id="s1",
+            at_fault="guest",
+            answer="accept",
+        ),
+        FallbackEvent(
+            4.5,
+            "mode",
+            mode="audio-only",
+            reason="Your connection is weak, so the call switched to audio only.",
+            by="guest",
+        ),
+        FallbackEvent(
+            9.0, "suggest", mode="video", reason="Video is back to good. Turn your camera on?", id="s2"
+        ),
+        FallbackEvent(9.5, "withdraw", id="s2"),
+    ),
+)
+
+
+def test_text_report_shows_the_mode_the_latest_quality_and_the_fallback_timeline() -> None:
+    lines = format_report(FELL_BACK).splitlines()
+    assert "  stats reports      5" in lines
+    assert "  call mode          audio-only" in lines
+    assert (
+        "  quality            you: audio good, video off | peer: audio good, video poor (video at 2 frames/s)"
+        " (at 10.500 s)"
+    ) in lines
+    assert [line for line in lines if line.startswith("  fallback")] == [
+        "  fallback           4.250 s suggest audio-only [s1]: Your video is lagging. Switch to audio only?"
+        " (accept)",
+        "  fallback           4.500 s mode audio-only by guest: Your connection is weak, so the call"
+        " switched to audio only.",
+        "  fallback           9.000 s suggest video [s2]: Video is back to good. Turn your camera on?"
+        " (not answered)",
+        "  fallback           9.500 s withdraw [s2]",
+    ]
+    assert "  quality            -" in format_report(CONNECTED).splitlines()
+
+
+def test_json_report_has_the_fallback_timeline() -> None:
+    data = json.loads(format_report(FELL_BACK, as_json=True))
+    assert (data["mode"], data["started_at"], data["stats_sent"]) == ("audio-only", 1000.0, 5)
+    assert data["quality"]["peer"]["videoScore"] == 30 and data["quality"]["t"] == 10.5
+    first = data["fallback_events"][0]
+    assert first == {
+        "t": 4.25,
+        "type": "suggest",
+        "mode": "audio-only",
+        "reason": "Your video is lagging. Switch to audio only?",
+        "id": "s1",
+        "by": None,
+        "at_fault": "guest",
+        "answer": "accept",
+    }
+    assert [e["type"] for e in data["fallback_events"]] == ["suggest", "mode", "suggest", "withdraw"]

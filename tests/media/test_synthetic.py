@@ -136,3 +136,51 @@ async def test_media_file_source_plays_the_file(tmp_path: Path) -> None:
         track.stop()
     assert track.kind == "audio"
     assert isinstance(frame, av.AudioFrame) and frame.sample_rate == 48_000
+
+
+def test_synthetic_source_restarts_the_camera_alone() -> None:
+    source = SyntheticSource(width=320, height=240, fps=2)
+    camera = source.create_video_track()
+    assert camera.kind == "video" and isinstance(camera, SyntheticVideoTrack)
+    camera.stop()
+
+
+@pytest.mark.asyncio
+async def test_media_file_source_restarts_the_video_alone_and_drains_the_audio(tmp_path: Path) -> None:
+    path = tmp_path / "call.mkv"
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libvpx", rate=30)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("pcm_s16le", rate=48_000, layout="mono")
+        tone, bars = SyntheticAudioTrack(), ScrollingBars(64, 48)
+        for index in range(10):
+            frame = av.VideoFrame.from_ndarray(bars.render(index, bars.new_buffer()), format="yuv420p")
+            frame.pts, frame.time_base = index, fractions.Fraction(1, 30)
+            for packet in [*video.encode(frame), *audio.encode(await tone.recv())]:
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+        tone.stop()
+    before = asyncio.all_tasks()
+    camera = MediaFileSource(path, loop=False).create_video_track()
+    assert camera is not None and camera.kind == "video"
+    try:
+        frame = await asyncio.wait_for(camera.recv(), 10)
+    finally:
+        camera.stop()
+    assert isinstance(frame, av.VideoFrame) and (frame.width, frame.height) == (64, 48)
+    for _ in range(5):
+        await asyncio.sleep(0)  # yields, not timed sleeps: the audio drain ends
+    assert not [t for t in asyncio.all_tasks() - before if t.get_name() == "duet-file-audio-drain"]
+
+
+@pytest.mark.asyncio
+async def test_media_file_source_without_video_has_no_camera(tmp_path: Path) -> None:
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=48_000, layout="mono")
+        tone = SyntheticAudioTrack()
+        for packet in stream.encode(await tone.recv()):
+            container.mux(packet)
+        tone.stop()
+    assert MediaFileSource(path).create_video_track() is None
