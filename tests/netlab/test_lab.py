@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from netlab import (
@@ -31,6 +27,7 @@ from netlab import (
     Step,
     netns,
 )
+from netlab.duet_in_lab import call, duet_server
 from netlab.probes import Arrival, UdpSink, ping, send_udp
 
 pytestmark = pytest.mark.asyncio
@@ -233,8 +230,8 @@ async def _dead_pid() -> int:
 
 
 async def test_headless_participants_connect_across_the_lab_and_an_outage_cuts_their_media(lab: Lab) -> None:
-    async with _duet_server(lab) as api:
-        connected = await _call(lab, api, duration_s=8)
+    async with duet_server(lab) as api:
+        _, connected = await call(lab, api, duration_s=8)
         for report in connected:
             assert report["time_to_connected_s"] is not None, report
             assert report["video_frames_received"] >= 60 and report["audio_frames_received"] > 0, report
@@ -242,78 +239,10 @@ async def test_headless_participants_connect_across_the_lab_and_an_outage_cuts_t
         assert all(s.forwarded > 500 for s in carried.values()), carried  # the media crossed the element
 
         await lab.impair("both", outage=True)
-        cut = await _call(lab, api, duration_s=4)
+        _, cut = await call(lab, api, duration_s=4)
         for report in cut:
             assert report["role"] is not None, report  # signaling (through srv) still works…
             assert report["time_to_connected_s"] is None, report  # …media (only through r) cannot
             assert report["video_frames_received"] == report["audio_frames_received"] == 0, report
         dropped = await lab.stats()
         assert all(dropped[d].dropped_outage > carried[d].dropped_outage for d in Direction), dropped
-
-
-_DUET = str(Path(sys.executable).parent / "duet")
-
-
-@contextlib.asynccontextmanager
-async def _duet_server(lab: Lab) -> AsyncIterator[httpx.AsyncClient]:
-    """``duet serve`` in srv with its own data folder, and an API client for it from the root namespace."""
-    env = {
-        "DUET_ENV": "test",
-        "DUET_DATA_DIR": str(lab.workdir / "data"),
-        "DUET_PUBLIC_URL": f"http://{lab.srv_ip}:8000",
-    }
-    created = await lab.run(
-        "srv", [_DUET, "apikey", "create", "netlab"], env=env, cwd=lab.workdir, timeout_s=30
-    )
-    assert created.returncode == 0, created.stderr.decode()
-    server = await lab.spawn(
-        "srv", [_DUET, "serve", "--host", "0.0.0.0", "--port", "8000"], env=env, cwd=lab.workdir
-    )
-    started, log = asyncio.Event(), bytearray()
-    drain = asyncio.create_task(_watch(server.stderr, b"Application startup complete", started, log))
-    try:
-        try:
-            await asyncio.wait_for(started.wait(), 20)
-        except TimeoutError:
-            pytest.fail(f"duet serve did not start within 20 s; its log:\n{log.decode(errors='replace')}")
-        async with httpx.AsyncClient(
-            base_url=f"http://{lab.srv_ip}:8000",
-            headers={"Authorization": f"Bearer {created.stdout.decode().split()[0]}"},
-            timeout=10,
-            trust_env=False,
-        ) as api:
-            yield api
-    finally:
-        drain.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
-
-
-async def _watch(
-    stream: asyncio.StreamReader | None, marker: bytes, seen: asyncio.Event, log: bytearray
-) -> None:
-    """Keep reading a child's output into ``log`` (a full pipe would stall the child); set ``seen`` at
-    ``marker``."""
-    assert stream is not None
-    async for line in stream:
-        log.extend(line)
-        if marker in line:
-            seen.set()
-
-
-async def _call(lab: Lab, api: httpx.AsyncClient, *, duration_s: float) -> list[dict[str, Any]]:
-    """A new room, ``duet join`` as host in a and as guest in b at once; their JSON reports."""
-    body = {"title": "netlab", "host": {"name": "Ana"}, "guest": {"name": "Ben"}}
-    response = await api.post("/v1/rooms", json=body)
-    assert response.status_code == 201, response.text
-    urls = response.json()["join_urls"]
-    people: list[tuple[Node, str]] = [("a", urls["host"]), ("b", urls["guest"])]
-    done = await asyncio.gather(
-        *(
-            lab.run(
-                node, [_DUET, "join", url, "--duration", str(duration_s), "--json"], timeout_s=duration_s + 30
-            )
-            for node, url in people
-        )
-    )
-    return [json.loads(process.stdout) for process in done]
