@@ -10,10 +10,17 @@ import { byId } from "./ui.js";
 /** @typedef {import("./protocol.js").CallMode} CallMode */
 
 /**
+ * "Call me", as the prompt offers it: the label (`null` when duet cannot call) and the action.
+ * @typedef {object} CallMeOffer
+ * @property {() => string | null} label
+ * @property {() => void} start
+ */
+
+/**
  * The prompt (`#fallback-prompt`): the reason verbatim, `#prompt-accept` and
- * `#prompt-decline`. For the phone, the accepting answers are `tel:` links (the
- * other person's number, the bridge's one-tap dial-in), so one tap both answers
- * and dials.
+ * `#prompt-decline`. For the phone, the accepting answers are "Call me" (duet rings
+ * this person's phone, when the deployment can) and `tel:` links (the other
+ * person's number, the bridge's one-tap dial-in), so one tap both answers and dials.
  */
 export class FallbackPrompt {
   #root = byId("fallback-prompt");
@@ -22,12 +29,15 @@ export class FallbackPrompt {
   /** @type {SuggestFrame | null} */
   #shown = null;
   #answer;
+  #callMe;
 
   /**
    * @param {(suggestion: SuggestFrame, accept: boolean) => void} answer  Sends `decide`.
+   * @param {CallMeOffer | null} [callMe]
    */
-  constructor(answer) {
+  constructor(answer, callMe = null) {
     this.#answer = answer;
+    this.#callMe = callMe;
   }
 
   /** The suggestion on screen, if any. */
@@ -72,6 +82,12 @@ export class FallbackPrompt {
     /** @type {HTMLElement[]} */
     const accepting = [];
     const plan = suggestion.mode === "phone" ? readBackupPlan(/** @type {any} */ (suggestion.backup)) : null;
+    const callMe = suggestion.mode === "phone" ? this.#callMe : null;
+    const callMeLabel = callMe?.label() ?? null;
+    if (callMe && callMeLabel) {
+      // It works on any device (a tel: link needs a phone): first.
+      accepting.push(this.#button(callMeLabel, suggestion, true, () => callMe.start()));
+    }
     if (plan?.peerPhone) {
       const link = this.#link(telHref(plan.peerPhone), callPeer(peer), suggestion);
       link.title = formatPhone(plan.peerPhone);
@@ -94,12 +110,15 @@ export class FallbackPrompt {
    * @param {string} text
    * @param {SuggestFrame} suggestion
    * @param {boolean} accept
+   * @param {() => void} [then]  What else the answer does, once it is sent.
    */
-  #button(text, suggestion, accept) {
+  #button(text, suggestion, accept, then) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = text;
-    button.addEventListener("click", () => this.#decide(suggestion, accept));
+    button.addEventListener("click", () => {
+      if (this.#decide(suggestion, accept)) then?.();
+    });
     return button;
   }
 
@@ -120,10 +139,12 @@ export class FallbackPrompt {
   /**
    * @param {SuggestFrame} suggestion
    * @param {boolean} accept
+   * @returns {boolean}  Whether the answer went out (the suggestion was still the one shown).
    */
   #decide(suggestion, accept) {
-    if (this.#shown !== suggestion) return; // replaced or withdrawn meanwhile
+    if (this.#shown !== suggestion) return false; // replaced or withdrawn meanwhile
     this.hide();
     this.#answer(suggestion, accept);
+    return true;
   }
 }

@@ -152,8 +152,18 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {Role | null} by  Who switched; `null` when the room's policy did.
  * @property {string} reason   In words, for this person.
  *
+ * @typedef {"calling" | "joined" | "left" | "failed"} PhoneState
+ *
+ * @typedef {object} PhoneFrame  Someone's call on the room's phone bridge changed (`PhoneLeg` in messages.py).
+ * @property {"phone"} type
+ * @property {Role} role     Whose call.
+ * @property {string} name   Their name.
+ * @property {PhoneState} state  `calling`: duet rings their phone ("call me"); `joined`: in the phone
+ *   conference; `left`: hung up; `failed`: not answered, or the key was not pressed.
+ * @property {Role[]} onPhone  Everyone in the phone conference now; both roles: both talk by phone.
+ *
  * @typedef {Welcome | PeerJoined | PeerLeft | DescriptionFrame | CandidateFrame | ErrorFrame
- *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame
+ *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame | PhoneFrame
  *   | {type: "pong", id: number | null}} ServerFrame
  */
 

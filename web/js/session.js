@@ -1,10 +1,11 @@
 // The in-call controller: joins over signaling, makes a fresh `Call` for each
 // pairing as docs/protocol.md says, reports the call's statistics, follows the
-// call's mode (video, audio only, phone) and keeps the status line, the
-// connection indicators, the fallback prompt and the test hook (`window.duet`) in step.
+// call's mode (video, audio only, phone) and who is on the phone bridge, and keeps the status
+// line, the connection indicators, the fallback prompt and the test hook (`window.duet`) in step.
 
 import { readBackupPlan } from "./backup.js";
 import { Call } from "./call.js";
+import { PhonePanel } from "./phonepanel.js";
 import { FallbackPrompt } from "./prompt.js";
 import { QualityIndicator } from "./quality.js";
 import { SignalingClient } from "./signaling.js";
@@ -20,6 +21,7 @@ import { byId, CallView, setPressed, showView } from "./ui.js";
 /** @typedef {import("./protocol.js").ModeFrame} ModeFrame */
 /** @typedef {import("./protocol.js").QualityFrame} QualityFrame */
 /** @typedef {import("./protocol.js").SuggestFrame} SuggestFrame */
+/** @typedef {import("./protocol.js").PhoneFrame} PhoneFrame */
 /** @typedef {import("./backup.js").BackupPlan} BackupPlan */
 
 /**
@@ -38,6 +40,7 @@ import { byId, CallView, setPressed, showView } from "./ui.js";
  * @property {RTCPeerConnection | null} pc
  * @property {CallMode} [mode]  The call's mode, as the server last said.
  * @property {object | null} [stats]  The last `stats` frame sent.
+ * @property {string[]} [onPhone]  Who is on the room's phone bridge (roles), as the server last said.
  */
 
 /** How long a media problem stays on screen during a call, in milliseconds. */
@@ -65,7 +68,12 @@ export class Session {
   #mode = "video";
   /** @type {BackupPlan | null} */
   #backup;
-  #prompt = new FallbackPrompt((suggestion, accept) => this.#decide(suggestion, accept));
+  #prompt = new FallbackPrompt((suggestion, accept) => this.#decide(suggestion, accept), {
+    label: () => this.#phone.callMeLabel,
+    start: () => this.#phone.callMe(),
+  });
+  /** @type {PhonePanel} */
+  #phone;
   #myQuality;
   #peerQuality;
   /** @type {Welcome | null} */
@@ -91,6 +99,15 @@ export class Session {
     this.#backup = readBackupPlan(preview.backup);
     hook.mode = this.#mode;
     hook.stats = null;
+    hook.onPhone = [];
+    this.#phone = new PhonePanel({
+      link,
+      callMe: preview.call_me,
+      you: preview.you.role,
+      peerName: preview.peer.name,
+      backup: this.#backup,
+    });
+    this.#phone.addEventListener("you", () => this.#followPhone());
     const explain = (/** @type {string} */ text) => this.#view.flash(text, QUALITY_NOTICE_MS);
     this.#myQuality = new QualityIndicator(byId("my-quality"), explain);
     this.#peerQuality = new QualityIndicator(byId("peer-quality"), explain);
@@ -127,6 +144,7 @@ export class Session {
       suggest: (frame) => this.#onSuggest(frame),
       withdraw: (frame) => this.#prompt.withdraw(frame.id),
       mode: (frame) => this.#onMode(frame),
+      phone: (frame) => this.#onPhone(frame),
       reconnecting: () => this.#onReconnecting(),
       closed: (detail) => this.#onClosed(detail),
     };
@@ -141,6 +159,7 @@ export class Session {
   /** Hang up: `bye` to the server, release the devices, show the "you left" screen. */
   hangUp() {
     this.#prompt.hide();
+    this.#phone.clear();
     this.#signaling?.hangUp();
     this.#signaling = null;
     this.#setState("left");
@@ -173,6 +192,9 @@ export class Session {
     this.#view.setNames({ you: this.#youName, peer: this.#peerName });
     this.#endCall();
     if ("backup" in welcome) this.#backup = readBackupPlan(/** @type {any} */ (welcome.backup));
+    this.#phone.setBackup(this.#backup);
+    this.#phone.reset(welcome.you.role, this.#peerName); // `phone` frames follow for whoever is on it
+    this.#hook.onPhone = [];
     this.#applyMode(welcome.mode ?? "video", null); // a call that went audio-only stays so for a rejoin
     if (welcome.peer.present) {
       // The other person is here: they get `peer-joined` and offer; we wait for it.
@@ -208,6 +230,7 @@ export class Session {
   #onClosed({ code, errorCode, message }) {
     this.#signaling = null;
     this.#prompt.hide();
+    this.#phone.clear();
     this.#endCall();
     const reason =
       (errorCode && texts.closeReasons[errorCode]) ||
@@ -277,6 +300,11 @@ export class Session {
   }
 
   async #toggleMic() {
+    if (this.#phone.status.you) {
+      // Talking by phone: this microphone would be heard twice. Hanging up the phone gives it back.
+      this.#view.flash(texts.phone.micHeld, PROBLEM_NOTICE_MS);
+      return;
+    }
     if (this.#mode === "phone") {
       // The microphone is held back while the two talk by phone: unmuting means the internet again.
       await this.#media.setMic(true);
@@ -329,6 +357,23 @@ export class Session {
     }
   }
 
+  /** @param {PhoneFrame} frame */
+  #onPhone(frame) {
+    this.#phone.follow(frame);
+    this.#hook.onPhone = [...this.#phone.status.onPhone];
+    this.#view.setBackup(this.#phone.plan, this.#peerName);
+  }
+
+  /**
+   * I joined or left the phone conference. On the phone this page goes quiet both ways (the
+   * microphone sends silence, the other person's sound is muted), so nobody hears double; the
+   * socket, its pings and the peer connection stay up (video may go on, and the server sees the link).
+   */
+  #followPhone() {
+    this.#view.setRemoteAudio(!this.#phone.status.you);
+    this.#followMedia();
+  }
+
   /** @param {ModeFrame} frame */
   #onMode(frame) {
     this.#prompt.hide(); // the server dropped any open suggestion with the switch
@@ -348,11 +393,18 @@ export class Session {
     this.#mode = mode;
     this.#hook.mode = mode;
     if (mode !== previous || reason !== null) {
-      this.#view.setMode(mode, { reason, backup: this.#backup, peer: this.#peerName });
+      this.#view.setMode(mode, { reason, backup: this.#phone.plan, peer: this.#peerName });
     }
     if (mode === "video" && previous !== "video" && reason) this.#view.flash(reason, PROBLEM_NOTICE_MS);
+    this.#phone.setMode(mode);
+    this.#followMedia();
+  }
+
+  /** What the call's mode and the phone allow: no camera out of video, no microphone on the phone. */
+  #followMedia() {
+    const mode = this.#mode;
     this.#media
-      .allow({ camera: mode === "video", mic: mode !== "phone" })
+      .allow({ camera: mode === "video", mic: mode !== "phone" && !this.#phone.status.you })
       .catch((error) => console.warn("duet: could not follow the call's mode", error))
       .finally(() => this.#renderLocal());
     this.#renderLocal();
@@ -372,7 +424,8 @@ export class Session {
     this.#view.setLocalStream(media.stream);
     const mode = this.#mode;
     const { internetAudio, videoBack, audioOnly } = texts.modeControls;
-    setPressed(byId("mute"), !media.micLive, mode === "phone" ? internetAudio : "Unmute microphone");
+    const muted = this.#phone.status.you ? texts.phone.micHeldTitle : mode === "phone" ? internetAudio : null;
+    setPressed(byId("mute"), !media.micLive, muted ?? "Unmute microphone");
     setPressed(byId("camera"), !media.cameraOn || mode !== "video", mode === "video" ? "Turn camera on" : videoBack);
     setPressed(byId("audio-only"), mode !== "video", videoBack, audioOnly);
   }

@@ -40,7 +40,7 @@ const SILENT_INTERVALS = 3;
 /**
  * Signaling client. Events (all `CustomEvent`s, `detail` is the frame unless said):
  * `welcome`, `peer-joined`, `peer-left`, `offer`, `answer`, `candidate`, `quality`, `suggest`,
- * `withdraw`, `mode`,
+ * `withdraw`, `mode`, `phone`,
  * `server-error` (a refused frame; the socket stays open), any other frame type by its name,
  * `reconnecting` (detail `{attempt, delayMs}`), `closed` (detail {@link ClosedDetail}).
  */
@@ -170,6 +170,7 @@ export class SignalingClient extends EventTarget {
       case "suggest":
       case "withdraw":
       case "mode":
+      case "phone":
         this.#emit(frame.type, frame);
         break;
       case "pong":

@@ -213,3 +213,68 @@ export function backupSentence({ peer, peerPhone, dialIn: bridge, pin }, lead = 
   if (parts.length > 0) parts.push(".");
   return parts;
 }
+
+/**
+ * "+*********23" (a masked number, as the server shows it) or "+447700900123" → "…23": enough for
+ * a person to recognise their own phone, never the whole number.
+ * @param {string} number
+ */
+export function phoneEnding(number) {
+  const digits = number.replace(/\D/gu, "");
+  return `…${digits.slice(-2)}`;
+}
+
+/** "Call me" (`POST /s/{room_id}/call-me`): duet rings the person's phone. */
+export const callMe = Object.freeze({
+  /** @param {string | null} number  Masked or E.164; `null` when the person must type one. */
+  label: (number) => (number ? `Call me at ${phoneEnding(number)}` : "Call me"),
+  /** @param {string} number  The number being called, masked. */
+  calling: (number) => `Calling ${phoneEnding(number)}`,
+  intro: (/** @type {string} */ peer) => `duet rings your phone and puts you through to ${peer}.`,
+  invalidNumber: "Enter the number with its country code: a + and the digits, like +1 415 555 0123.",
+  /** @param {number} seconds  From `Retry-After`. */
+  tooMany: (seconds) => `duet called too often for this session. Try again in ${waitWords(seconds)}.`,
+  unavailable: "Phone calls are not available for this session.",
+  network: "duet could not be reached. Check your internet connection and try again.",
+  failed: "duet could not call your phone. Try again.",
+  onPhone: "You're on the phone. Hang up your phone to leave the phone call.",
+  orDialIn: "Or ",
+});
+
+/**
+ * "45 s", "10 min": a wait, in the unit a person reads best.
+ * @param {number} seconds
+ */
+export function waitWords(seconds) {
+  const s = Math.max(1, Math.ceil(seconds));
+  return s < 120 ? `${s} s` : `${Math.ceil(s / 60)} min`;
+}
+
+/** What `#phone-status` says of a `phone` frame (docs/protocol.md, "The phone bridge"). */
+export const phone = Object.freeze({
+  both: "You're both on the phone",
+  you: Object.freeze({
+    calling: "Calling your phone…",
+    joined: "You joined by phone",
+    left: "You left the phone call",
+    failed: "Your phone did not answer",
+  }),
+  peer: Object.freeze({
+    /** @param {string} peer */
+    calling: (peer) => `Calling ${peer}'s phone…`,
+    /** @param {string} peer */
+    joined: (peer) => `${peer} joined by phone`,
+    /** @param {string} peer */
+    left: (peer) => `${peer} left the phone call`,
+    /** @param {string} peer */
+    failed: (peer) => `${peer}'s phone did not answer`,
+  }),
+  /** Under the status while I am on the phone: why this page went quiet. */
+  quiet: "This page's microphone and sound are off while you talk by phone.",
+  /** @param {string} peer */
+  joinToTalk: (peer) => `Join by phone to talk with ${peer}.`,
+  join: "Join by phone",
+  retry: "Try again",
+  micHeld: "You're talking by phone, so this microphone stays off. Hang up your phone to use it again.",
+  micHeldTitle: "You're on the phone: this microphone is off",
+});

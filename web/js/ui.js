@@ -167,11 +167,28 @@ export class CallView {
     if (mode !== "video") {
       byId("mode-label").textContent = modeLabels[mode];
       byId("mode-notice").textContent = reason ?? modeNotices[mode];
-      const plan = byId("call-backup");
-      plan.hidden = mode !== "phone" || backup === null;
-      if (mode === "phone" && backup) renderBackupPlan(plan, backup, peer, "");
     }
+    this.setBackup(backup, peer);
     this.#updateRemotePlaceholder();
+  }
+
+  /**
+   * The numbers to call (`#call-backup`), shown while the call is on the phone.
+   * @param {BackupPlan | null} backup
+   * @param {string} peer  The other person's name.
+   */
+  setBackup(backup, peer) {
+    const plan = byId("call-backup");
+    plan.hidden = this.#mode !== "phone" || backup === null;
+    if (this.#mode === "phone" && backup) renderBackupPlan(plan, backup, peer, "");
+  }
+
+  /**
+   * Play the other person's sound, or mute it (I am talking to them by phone: no double audio).
+   * @param {boolean} on
+   */
+  setRemoteAudio(on) {
+    this.remoteVideo.muted = !on;
   }
 
   /** @param {MediaStream} stream */
