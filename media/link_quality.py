@@ -31,8 +31,9 @@ WARMUP_S = 10.0
 """Video is not judged for 10 s after it starts or comes back: encoders ramp up their bitrate and
 resolution over the first seconds (the issue's rule; WebRTC's bandwidth estimator starts at
 300 kbit/s and probes up)."""
-AUDIO_LOST_WINDOWS = 3
-"""Audio counts as lost after three report windows with no audio bytes at all (~6 s)."""
+AUDIO_LOST_WINDOWS = 2
+"""Audio counts as lost after two report windows with no audio bytes at all (~4 s): Opus sends a
+packet at least every 400 ms even in silence (DTX), so 4 s of nothing is an outage, not a pause."""
 
 
 @dataclass(frozen=True, slots=True)
