@@ -129,11 +129,13 @@ class CallAdvisor:
         interval_s: float,
         warmup_s: float = 10.0,
         config: PolicyConfig | None = None,
+        mode: CallMode = CallMode.VIDEO,
     ) -> None:
+        """``mode``: the call's mode to start in (the one before a server restart)."""
         self._words = _Words(names)
         self._backups = backups
         self._quality = LinkQuality(interval_s=interval_s, warmup_s=warmup_s)
-        self._policy = FallbackPolicy(policy=policy, config=config)
+        self._policy = FallbackPolicy(policy=policy, config=config, mode=mode)
         self._sampled_at: dict[Role, float] = {}
 
     @property

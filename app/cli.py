@@ -73,9 +73,18 @@ def _apikey_create(args: argparse.Namespace) -> int:
 def _join(args: argparse.Namespace) -> int:
     from media.participant import format_report, run_join
 
-    report = asyncio.run(run_join(args.url, duration=args.duration, on_suggest=args.on_suggest))
+    report = asyncio.run(
+        run_join(args.url, duration=args.duration, on_suggest=args.on_suggest, relay_only=args.relay_only)
+    )
     print(format_report(report, as_json=args.json))
     return 0 if report.ok else 1
+
+
+def _key_name(value: str) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= 100:
+        raise argparse.ArgumentTypeError("a key name has 1 to 100 characters")
+    return name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dest="action", required=True
     )
     create = apikey.add_parser("create", help="make a key and print it once")
-    create.add_argument("name")
+    create.add_argument("name", type=_key_name, help="what the key is for (1-100 characters)")
     create.set_defaults(run=_apikey_create)
 
     join = commands.add_parser("join", help="join a room as a headless participant and report what arrived")
@@ -103,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=["accept", "decline", "ignore"],
         default="ignore",
         help="answer fallback suggestions (audio only, phone, video back) this way (default: ignore)",
+    )
+    join.add_argument(
+        "--relay-only",
+        action="store_true",
+        help="connect through the TURN relay only (iceTransportPolicy relay), to test a deployment's relay",
     )
     join.set_defaults(run=_join)
 

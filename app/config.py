@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,7 +12,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
-__all__ = ["IncompletePhoneSettings", "Settings", "WeakSecretError", "policy_config", "signing_secret"]
+__all__ = [
+    "IncompletePhoneSettings",
+    "IncompleteTurnSettings",
+    "Settings",
+    "WeakSecretError",
+    "policy_config",
+    "signing_secret",
+]
 
 _MIN_SECRET_CHARS = 32
 _WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
@@ -24,6 +31,10 @@ class WeakSecretError(ValueError):
 
 class IncompletePhoneSettings(ValueError):
     """Raised when a phone provider is chosen without what it needs."""
+
+
+class IncompleteTurnSettings(ValueError):
+    """Raised when TURN servers are configured without the secret shared with them."""
 
 
 class Settings(BaseSettings):
@@ -43,6 +54,14 @@ class Settings(BaseSettings):
     """Signs join tokens. Generated and kept in ``data_dir`` in development; required in production."""
     ice_servers: list[IceServer] = Field(default_factory=list)
     """STUN/TURN servers for participants, JSON: ``[{"urls": ["stun:stun.example.org"]}]``."""
+    turn_urls: list[Annotated[str, Field(pattern=r"^turns?:[^\s]+$")]] = Field(default_factory=list)
+    """TURN servers (coturn with ``use-auth-secret``) whose credentials duet issues per participant,
+    JSON: ``["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349?transport=tcp"]``."""
+    turn_secret: SecretStr | None = None
+    """The TURN server's ``static-auth-secret``; required with ``turn_urls``."""
+    turn_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """Seconds an issued TURN credential stays valid for new allocations (between 60 s and 7 days);
+    every ``welcome`` carries fresh ones, so a participant who rejoins is never stuck with stale ones."""
 
     room_default_ttl_s: int = Field(default=24 * 3600, gt=0)
     """A room expires this many seconds after it starts unless ``expires_at`` is given."""
@@ -60,6 +79,9 @@ class Settings(BaseSettings):
     """Largest signaling frame accepted (bytes); larger ones get a ``too_large`` error."""
     event_flush_interval_s: float = Field(default=0.2, gt=0)
     """Room events are written in batches at most this many seconds apart."""
+    reconnect_grace_s: float = Field(default=20.0, ge=0)
+    """Seconds a seat whose socket dropped without ``bye`` is held for the same person to come back
+    and resume (the other sees "reconnecting", then "back" or, after this, "left"); 0 turns it off."""
 
     stats_interval_s: float = Field(default=2.0, gt=0)
     """Seconds between participants' stats reports."""
@@ -108,7 +130,22 @@ class Settings(BaseSettings):
                 )
         self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
         self._check_phone()
+        self._check_turn()
         return self
+
+    def _check_turn(self) -> None:
+        if not self.turn_urls:
+            return
+        secret = self.turn_secret.get_secret_value() if self.turn_secret else ""
+        if not secret:
+            raise IncompleteTurnSettings(
+                "DUET_TURN_URLS needs DUET_TURN_SECRET, the TURN server's static-auth-secret"
+            )
+        if self.env == "production" and (len(secret) < _MIN_SECRET_CHARS or secret.lower() in _WEAK_SECRETS):
+            raise WeakSecretError(
+                f"DUET_TURN_SECRET must be a random string of at least {_MIN_SECRET_CHARS} characters in "
+                "production: anyone who knows it can relay through your TURN server"
+            )
 
     def _check_phone(self) -> None:
         if self.phone_provider == "none":

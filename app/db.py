@@ -37,15 +37,22 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True  # a pooled connection may not survive a database restart
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest migration (creates it from empty)."""
+    async def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to ``revision``, by default the newest migration (creates it from empty)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), "head"))
+            await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), revision))
+
+    async def downgrade(self, revision: str) -> None:
+        """Take the schema back down to ``revision`` (``"base"``: no tables but Alembic's own)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync_conn: command.downgrade(_alembic_config(sync_conn), revision))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -19,10 +20,12 @@ from app.call_advisor import CallAdvisor, room_backups
 from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
-from app.models import RoomState, room_state
+from app.models import Event, RoomState, room_state
 from app.tokens import InvalidToken, JoinTokens
+from app.turn import ice_servers_for
 from media.fallback_policy import RoomPolicy
 from signaling.messages import (
+    CallMode,
     ClientMessage,
     CloseCode,
     Error,
@@ -76,6 +79,8 @@ class LiveRooms:
         self._conns: dict[ConnId, _Conn] = {}
         self._next_conn: ConnId = 0
         self._sweeper: asyncio.Task[None] | None = None
+        self._not_live: set[str] = set()
+        """Rooms kept here for a held seat whose ``live`` mark was already cleared."""
         self._on_phone: dict[str, dict[Role, str]] = {}
         """Per room, who is in the phone conference (role → name), as the phone bridge last said."""
 
@@ -112,8 +117,10 @@ class LiveRooms:
 
     # --- room inputs -----------------------------------------------------------
 
-    async def admit(self, conn: ConnId, room_id: str, token: str) -> Role:
-        """Check a ``join`` and seat the socket, or raise :class:`JoinRefused`."""
+    async def admit(self, conn: ConnId, room_id: str, token: str, *, resume: bool = False) -> Role:
+        """Check a ``join`` and seat the socket, or raise :class:`JoinRefused`.
+
+        ``resume``: the client still has a live peer connection and asks to keep the pairing."""
         try:
             claims = self._tokens.verify(token, room_id=room_id)
         except InvalidToken as exc:
@@ -123,9 +130,12 @@ class LiveRooms:
         room = self._rooms.get(room_id)
         if room is None:
             room = await self._load(room_id)
-        was_empty = room.is_empty
+        was_empty = not room.anyone_connected
         self._conns[conn].room_id = room_id
-        await self._run(room, room.join(conn, claims.role, time.time()))
+        now = time.time()
+        ice_servers = ice_servers_for(self._settings, room_id=room_id, role=claims.role, now=now)
+        await self._run(room, room.join(conn, claims.role, now, resume=resume, ice_servers=ice_servers))
+        self._not_live.discard(room_id)
         if was_empty and room_id not in self._on_phone:
             self._events.mark_live(room_id, True)
         await self._send_on_phone(conn, room_id)
@@ -166,10 +176,11 @@ class LiveRooms:
             del self._on_phone[room_id]
         now_on_phone = room_id in self._on_phone
         room = self._rooms.get(room_id)
-        if room is None:
+        if room is None or not room.anyone_connected:
             if now_on_phone != before:
                 self._events.mark_live(room_id, now_on_phone)
-            return
+            if room is None:
+                return
         for role in Role:
             if (conn := room.conn_of(role)) is not None:
                 await self.send(conn, frame)
@@ -189,8 +200,8 @@ class LiveRooms:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        for conn in list(self._conns):
-            await self.close(conn, CloseCode.NORMAL, "server shutting down")
+        for conn in list(self._conns):  # clients reconnect and resume when the server is back
+            await self.close(conn, CloseCode.SERVICE_RESTART, "server shutting down")
 
     async def sweep(self) -> None:
         now = time.time()
@@ -228,6 +239,7 @@ class LiveRooms:
                     ErrorCode.ROOM_NOT_FOUND, CloseCode.ROOM_NOT_FOUND, "This session does not exist."
                 )
             people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
+            events = await crud.list_events(session, room_id=room_id)
         now = datetime.now(UTC)
         state = room_state(record, now)
         if state is RoomState.ENDED:
@@ -245,6 +257,9 @@ class LiveRooms:
         if (existing := self._rooms.get(room_id)) is not None:
             return existing
         settings = self._settings
+        # A process that restarted lost who was connected and the call's mode: the events say. The
+        # seats of those who were here are held, so their rejoins resume the call in the same mode.
+        present = _present_at_last(events)
         backups = room_backups(
             phones={role: (p.phone, p.share_phone) for role, p in people.items()},
             dial_in=settings.phone_dial_in,
@@ -257,6 +272,7 @@ class LiveRooms:
             interval_s=settings.stats_interval_s,
             warmup_s=settings.quality_warmup_s,
             config=policy_config(settings),
+            mode=_mode_at_last(events) if present else CallMode.VIDEO,
         )
         room = Room(
             room_id=room_id,
@@ -268,7 +284,9 @@ class LiveRooms:
             ping_interval_s=settings.ping_interval_s,
             stats_interval_s=settings.stats_interval_s,
             advisor=advisor,
+            reconnect_grace_s=settings.reconnect_grace_s,
         )
+        room.restore(present, time.time())
         self._advisors[room_id] = advisor
         self._rooms[room_id] = room
         return room
@@ -283,8 +301,43 @@ class LiveRooms:
                     await self.close(conn, code, reason)
                 case Record(type_, role, data):
                     self._events.record(room_id=room_id, type=type_, role=role, data=dict(data))
-        if room.is_empty and self._rooms.get(room_id) is room:
+        if room.anyone_connected or self._rooms.get(room_id) is not room:
+            return
+        if room.is_empty:  # a seat held for a reconnect keeps the room (and its advisor) here
             del self._rooms[room_id]
             self._advisors.pop(room_id, None)
-            if room.phase is not RoomPhase.CLOSED and room_id not in self._on_phone:
+        if room_id not in self._not_live and room.phase is not RoomPhase.CLOSED:
+            if room_id not in self._on_phone:
                 self._events.mark_live(room_id, False)
+        if room.is_empty:
+            self._not_live.discard(room_id)
+        else:
+            self._not_live.add(room_id)  # marked once, not again on every sweep while the seat is held
+
+
+_PRESENT = {"joined": True, "reconnected": True, "reconnecting": True, "left": False}
+
+
+def _mode_at_last(events: Sequence[Event]) -> CallMode:
+    """The call's mode as the room's latest ``mode`` event left it."""
+    for event in reversed(events):
+        if event.type == "mode" and isinstance(mode := event.data.get("mode"), str):
+            with contextlib.suppress(ValueError):
+                return CallMode(mode)
+    return CallMode.VIDEO
+
+
+def _present_at_last(events: Sequence[Event]) -> set[Role]:
+    """Who was connected (or held for a reconnect) when the room's last events were written."""
+    present: set[Role] = set()
+    for event in events:
+        if event.role is None:
+            if event.type in ("ended", "expired"):
+                present.clear()
+            continue
+        if event.type in _PRESENT:
+            if _PRESENT[event.type]:
+                present.add(event.role)
+            else:
+                present.discard(event.role)
+    return present

@@ -48,7 +48,11 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores aware datetimes as naive UTC (SQLite has no time zones) and reads them back aware."""
+    """Stores aware datetimes as naive UTC and reads them back aware.
+
+    SQLite has no time zones; on PostgreSQL the columns are ``timestamp without time zone`` holding
+    UTC, so the server's and the session's ``TimeZone`` never shift a value.
+    """
 
     impl = DateTime
     cache_ok = True
@@ -61,7 +65,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+        if value is None:
+            return None
+        # Naive from our columns; aware if a column was made ``timestamptz`` by hand on PostgreSQL.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class RoleType(TypeDecorator[Role]):
@@ -174,6 +181,14 @@ def room_state(room: Room, now: datetime) -> RoomState:
 
 class _Api(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL's text columns cannot hold NUL (SQLite's can): refuse it at the edge, as a 422.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+        return value
 
 
 class PersonCreate(_Api):

@@ -6,6 +6,10 @@
   ignores the incoming offer; the polite peer, since aiortc has no rollback,
   drops its peer connection and answers with a fresh one;
 * ``peer-left``: close the peer connection and wait.
+* the peer connection went ``failed`` (aiortc has no ICE restart and no ``disconnected``):
+  ``on_failed`` is called, and the participant has the impolite side offer from scratch.
+* an offer whose ICE credentials differ from the current remote description's comes from a peer
+  that started over: it is answered on a fresh peer connection.
 
 It also holds what the call mode asks of the local media (camera on or off,
 microphone muted), applies it to the current peer connection at once and to
@@ -57,11 +61,13 @@ class Negotiator:
         received: ReceivedMedia,
         send: Callable[[Offer | Answer], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
+        on_failed: Callable[[], None] | None = None,
     ) -> None:
         self._source = source
         self._received = received
         self._send = send
         self._clock = clock
+        self._on_failed = on_failed
         self._configuration: RTCConfiguration | None = None
         self._polite = False
         self._session: PeerSession | None = None
@@ -76,6 +82,17 @@ class Negotiator:
     @property
     def session(self) -> PeerSession | None:
         return self._session
+
+    @property
+    def alive(self) -> bool:
+        """The current peer connection is connecting or connected: worth keeping across a reconnect."""
+        session = self._session
+        return (
+            session is not None
+            and not session.closed
+            and session.has_remote_description
+            and session.pc.connectionState in ("connecting", "connected")
+        )
 
     @property
     def sending_video(self) -> bool:
@@ -127,6 +144,12 @@ class Negotiator:
                 return
             _log.info("glare: polite, answering with a fresh peer connection")
             session = None
+        if (
+            session is not None
+            and session.has_remote_description
+            and _ice_ufrag(sdp) != _ice_ufrag(session.remote_sdp)
+        ):
+            session = None  # the other side started over with a fresh peer connection
         if session is not None and session.has_remote_description and session.pc.connectionState != "failed":
             try:  # a renegotiation: try in place, start over if aiortc refuses
                 answer = await session.accept_offer(sdp)
@@ -201,3 +224,13 @@ class Negotiator:
             self.connected.set()
         else:
             self.connected.clear()
+        if state == "failed" and self._on_failed is not None:
+            self._on_failed()
+
+
+def _ice_ufrag(sdp: str | None) -> str | None:
+    """The first ``a=ice-ufrag`` of an SDP (``None`` without one): it changes when a peer starts over."""
+    for line in (sdp or "").splitlines():
+        if line.startswith("a=ice-ufrag:"):
+            return line.removeprefix("a=ice-ufrag:").strip()
+    return None

@@ -14,6 +14,11 @@ keeps a timeline of the fallback frames for the report.
 
 aiortc writes every candidate into the SDP, so this side never trickles; remote
 candidates trickled by a browser are added as they come.
+
+When the signaling socket drops (the server restarted, the network blinked) it reconnects by
+itself with exponential backoff and jitter (:mod:`media.backoff`) and joins again with the same
+token, asking to ``resume``: the peer connection is kept, so media never stops. When the peer
+connection fails, the impolite side offers a fresh one (aiortc has no ICE restart).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -31,9 +37,10 @@ from typing import Any, Literal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from media.backoff import Backoff
 from media.call_mode import ModeFollower, SuggestAnswer, local_media
 from media.errors import ParticipantError, SignalingClosedError
-from media.ice import rtc_configuration
+from media.ice import rtc_configuration, selected_candidate_types
 from media.join_url import JoinUrl, parse_join_url
 from media.negotiator import Negotiator
 from media.received import MediaKind, ReceivedMedia
@@ -50,8 +57,10 @@ from signaling.messages import (
     Join,
     ModeChanged,
     Offer,
+    PeerBack,
     PeerJoined,
     PeerLeft,
+    PeerReconnecting,
     Ping,
     ProtocolError,
     Quality,
@@ -83,6 +92,11 @@ _log = logging.getLogger(__name__)
 MAX_SERVER_FRAME_BYTES = 2**20
 """Largest frame accepted from the server (the server closes with 1009 above the same size)."""
 
+FINAL_CLOSE_CODES = frozenset({1000, 4001, 4004, 4008, 4009, 4010, 4011, 4013, 4014})
+"""Close codes after which reconnecting makes no sense (``bye``, a refused or ended room, replaced
+by another tab). Any other end of the socket (no close frame, 1001, 1011, 1012 server restart,
+4012 heartbeat) is reconnected."""
+
 
 class ParticipantPhase(enum.StrEnum):
     """Where the participant's signaling is."""
@@ -91,6 +105,8 @@ class ParticipantPhase(enum.StrEnum):
     JOINING = "joining"
     """Socket open, ``join`` sent, no ``welcome`` yet."""
     JOINED = "joined"
+    RECONNECTING = "reconnecting"
+    """The socket dropped after ``welcome``; reconnecting with backoff, the peer connection kept."""
     DISCONNECTED = "disconnected"
     """The signaling socket ended; the peer connection, if any, is left running until ``close()``."""
     CLOSED = "closed"
@@ -113,6 +129,7 @@ class HeadlessParticipant:
 
     ``clock`` (seconds, monotonic) times everything in the report. ``on_suggest``
     says how to answer the server's ``suggest`` frames (see :data:`SuggestAnswer`).
+    ``relay_only`` uses TURN relay candidates only (``iceTransportPolicy: "relay"``).
     """
 
     def __init__(
@@ -124,10 +141,20 @@ class HeadlessParticipant:
         open_timeout_s: float = 10.0,
         bye_timeout_s: float = 2.0,
         on_suggest: SuggestAnswer = "ignore",
+        relay_only: bool = False,
+        reconnect: bool = True,
+        backoff: Backoff | None = None,
     ) -> None:
         self.join_url = join_url if isinstance(join_url, JoinUrl) else parse_join_url(join_url)
         self._clock = clock
         self._follower = ModeFollower(on_suggest)
+        self._relay_only = relay_only
+        self._reconnect = reconnect
+        self._backoff = backoff or Backoff(0.25, 4.0, random.Random())
+        self._lost_at: float | None = None
+        self._reconnect_times: list[float] = []
+        self._negotiation = asyncio.Lock()
+        """Serialises negotiator calls: frames from the reader, and recovery after a failure."""
         self._open_timeout_s = open_timeout_s
         self._bye_timeout_s = bye_timeout_s
         self._phase = ParticipantPhase.NEW
@@ -136,7 +163,11 @@ class HeadlessParticipant:
         self._welcome: Welcome | None = None
         self._received = ReceivedMedia(clock)
         self._negotiator = Negotiator(
-            source=source or SyntheticSource(), received=self._received, send=self._send, clock=clock
+            source=source or SyntheticSource(),
+            received=self._received,
+            send=self._send,
+            clock=clock,
+            on_failed=self._peer_connection_failed,
         )
         self._joined = asyncio.Event()
         self._signaling_done = asyncio.Event()
@@ -152,6 +183,8 @@ class HeadlessParticipant:
         self._close_reason: str | None = None
         self._closed_by_server = False
         self._problems: list[str] = []
+        self._peer_here = False
+        """The other participant is connected to the room (as the latest frame said)."""
         self._reporter = StatsReporter(clock)
         self._last_stats: Stats | None = None
 
@@ -186,6 +219,12 @@ class HeadlessParticipant:
         """``connectionState`` of the current peer connection (``None`` when there is none)."""
         session = self._negotiator.session
         return session.pc.connectionState if session else None
+
+    @property
+    def selected_candidate_types(self) -> list[tuple[str, str]]:
+        """``(local, remote)`` candidate types of the current peer connection's selected ICE pairs."""
+        session = self._negotiator.session
+        return selected_candidate_types(session.pc) if session else []
 
     async def start(self) -> None:
         """Open the signaling socket and send ``join``; the rest is handled in the background.
@@ -275,6 +314,12 @@ class HeadlessParticipant:
             raise ParticipantStateError(f"set_mode() expects phase 'joined', got {self._phase.value!r}")
         await self._send(SetMode(mode=mode))
 
+    def drop_signaling(self) -> None:
+        """Cut the signaling socket with no closing handshake, as a network drop would (for tests and
+        benchmarks): the participant reconnects by itself and resumes."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
     async def wait_signaling_closed(self, timeout_s: float | None = None) -> None:
         """Wait until the signaling socket has ended (closed by the server, or by ``close()``)."""
         await asyncio.wait_for(self._signaling_done.wait(), timeout_s)
@@ -323,6 +368,7 @@ class HeadlessParticipant:
 
         you = self._welcome.you if self._welcome else None
         end = self._ended_at if self._ended_at is not None else self._clock()
+        gap = self._received.longest_gap("video")
         return ParticipantReport(
             room_id=self.join_url.room_id,
             websocket_url=self.join_url.websocket_url,
@@ -350,6 +396,11 @@ class HeadlessParticipant:
             stats_sent=self._reporter.reports,
             quality=self._follower.quality,
             fallback_events=tuple(self._follower.events),
+            longest_video_gap_s=gap[0] if gap else None,
+            longest_video_gap_ended_s=since_start(gap[1]) if gap else None,
+            last_video_frame_s=since_start(self._received.last_frame_at("video")),
+            signaling_reconnects=len(self._reconnect_times),
+            signaling_back_after_s=tuple(self._reconnect_times),
         )
 
     async def __aenter__(self) -> HeadlessParticipant:
@@ -374,7 +425,8 @@ class HeadlessParticipant:
                     continue
                 self._frames[message.type] += 1
                 try:
-                    await self._handle(message)
+                    async with self._negotiation:
+                        await self._handle(message)
                 except Exception as exc:  # one bad negotiation step must not end the session
                     _log.warning("handling %s failed", message.type, exc_info=True)
                     self._problems.append(f"handling {message.type!r} failed: {exc!r}")
@@ -382,18 +434,65 @@ class HeadlessParticipant:
         except ConnectionClosed:
             pass
         finally:
-            self._note_close(ws)
-            if self._phase in (ParticipantPhase.JOINING, ParticipantPhase.JOINED):
-                self._phase = ParticipantPhase.DISCONNECTED
-            self._signaling_done.set()
+            if self._should_reconnect(ws):
+                self._phase, self._lost_at = ParticipantPhase.RECONNECTING, self._clock()
+                _log.info("signaling socket lost; reconnecting")
+                self._spawn(self._reconnect_forever(), "duet-signaling-reconnect")
+            else:
+                self._note_close(ws)
+                if self._phase in (ParticipantPhase.JOINING, ParticipantPhase.JOINED):
+                    self._phase = ParticipantPhase.DISCONNECTED
+                self._signaling_done.set()
+
+    def _should_reconnect(self, ws: ClientConnection) -> bool:
+        """After a ``welcome``, a socket that ended without a final close code is reconnected."""
+        received = ws.protocol.close_rcvd
+        return (
+            self._reconnect
+            and not self._closing
+            and self._welcome is not None
+            and self._phase in (ParticipantPhase.JOINING, ParticipantPhase.JOINED)
+            and (received is None or received.code not in FINAL_CLOSE_CODES)
+        )
+
+    async def _reconnect_forever(self) -> None:
+        """Open a new socket with backoff and join again with the same token, asking to resume."""
+        while not self._closing:
+            await asyncio.sleep(self._backoff.next_delay())  # the backoff timer, not synchronisation
+            try:
+                ws = await connect(
+                    self.join_url.websocket_url,
+                    proxy=None,
+                    max_size=MAX_SERVER_FRAME_BYTES,
+                    open_timeout=self._open_timeout_s,
+                    close_timeout=self._bye_timeout_s,
+                )
+            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
+                _log.info("reconnect attempt %d failed: %r", self._backoff.attempts, exc)
+                continue
+            self._ws, self._phase = ws, ParticipantPhase.JOINING
+            try:  # resume only with a peer connection worth keeping; the welcome says what the room kept
+                await self._send(Join(token=self.join_url.token, resume=self._negotiator.alive))
+            except ConnectionClosed:
+                continue
+            self._spawn(self._read_frames(ws), "duet-signaling-reader")
+            return
 
     async def _handle(self, message: ServerMessage) -> None:
         match message:
             case Welcome():
                 await self._on_welcome(message)
             case PeerJoined():
+                self._peer_here = True
                 await self._negotiator.offer_from_scratch()
+            case PeerBack():
+                self._peer_here = True
+                if not self._negotiator.alive:  # ours died meanwhile: start over
+                    await self._negotiator.offer_from_scratch()
+            case PeerReconnecting():
+                self._peer_here = False  # keep the peer connection: media may well still flow
             case PeerLeft():
+                self._peer_here = False
                 await self._negotiator.end_session()
             case Offer():
                 await self._negotiator.on_offer(message.sdp)
@@ -414,20 +513,70 @@ class HeadlessParticipant:
                 pass
 
     async def _on_welcome(self, welcome: Welcome) -> None:
+        if self._welcome is not None and self._phase is ParticipantPhase.JOINING:
+            await self._on_welcome_back(welcome)
+            return
         if self._phase is not ParticipantPhase.JOINING:
             raise ParticipantStateError(
                 f"expected welcome while {ParticipantPhase.JOINING.value}, got it while {self._phase.value}"
             )
-        self._negotiator.configure(rtc_configuration(welcome.ice_servers), polite=welcome.polite)
+        self._negotiator.configure(
+            rtc_configuration(welcome.ice_servers, relay_only=self._relay_only), polite=welcome.polite
+        )
         self._welcome, self._welcome_at = welcome, self._clock()
         self._phase = ParticipantPhase.JOINED
         self._follower.welcome(welcome.mode)
         self._follow_mode(None)
         self._joined.set()
+        self._peer_here = welcome.peer.present
         self._spawn(self._send_pings(welcome.ping_interval_s), "duet-signaling-ping")
         self._spawn(self._send_stats(welcome.stats_interval_s), "duet-stats-report")
         if welcome.peer.present:
             await self._negotiator.wait_for_offer()  # the one already there offers
+
+    async def _on_welcome_back(self, welcome: Welcome) -> None:
+        """Joined again after a reconnect: keep the peer connection if the room resumed the pairing."""
+        self._negotiator.configure(
+            rtc_configuration(welcome.ice_servers, relay_only=self._relay_only), polite=welcome.polite
+        )
+        self._welcome, self._phase = welcome, ParticipantPhase.JOINED
+        self._backoff.reset()
+        if self._lost_at is not None:
+            self._reconnect_times.append(self._clock() - self._lost_at)
+            self._lost_at = None
+        previous = self._follower.mode
+        self._follower.welcome(welcome.mode)
+        self._follow_mode(previous)
+        self._peer_here = welcome.peer.present
+        if welcome.resumed:
+            if welcome.peer.present and not self._negotiator.alive:
+                await self._negotiator.offer_from_scratch()  # ours died while we were away
+            return
+        await self._negotiator.end_session()  # the room started over: so do we
+        if welcome.peer.present:
+            await self._negotiator.wait_for_offer()
+
+    def _peer_connection_failed(self) -> None:
+        if not self._closing:
+            self._spawn(self._recover(), "duet-peer-recovery")
+
+    async def _recover(self) -> None:
+        """The peer connection failed: the impolite side offers a fresh one (the polite side answers)."""
+        async with self._negotiation:
+            welcome = self._welcome
+            if (
+                welcome is None
+                or welcome.polite
+                or not self._peer_here
+                or self._phase is not ParticipantPhase.JOINED
+                or self._negotiator.alive
+            ):
+                return  # the polite side waits; without signaling, the rejoin's welcome decides
+            _log.info("peer connection failed; offering a fresh one")
+            try:
+                await self._negotiator.offer_from_scratch()
+            except Exception as exc:
+                self._problems.append(f"recovering a failed peer connection failed: {exc!r}")
 
     async def _send_pings(self, interval_s: float) -> None:
         sequence = 0
@@ -437,7 +586,7 @@ class HeadlessParticipant:
             try:
                 await self._send(Ping(id=sequence))
             except ConnectionClosed:
-                return
+                continue  # reconnecting, or about to be closed
 
     async def _send_stats(self, interval_s: float) -> None:
         """Every ``interval_s`` seconds while a peer connection exists: a ``stats`` report."""
@@ -454,7 +603,7 @@ class HeadlessParticipant:
             try:
                 await self._send(stats)
             except ConnectionClosed:
-                return
+                continue  # reconnecting, or about to be closed
             self._last_stats = stats
 
     def _follow_mode(self, previous: CallMode | None) -> None:
@@ -507,6 +656,7 @@ async def run_join(
     source: TrackSource | None = None,
     open_timeout_s: float = 10.0,
     on_suggest: SuggestAnswer = "ignore",
+    relay_only: bool = False,
 ) -> ParticipantReport:
     """Join the room behind ``url``, stay ``duration`` seconds (less if the server closes), hang up.
 
@@ -519,7 +669,7 @@ async def run_join(
     A malformed ``url`` raises :class:`~media.errors.JoinUrlError`.
     """
     participant = HeadlessParticipant(
-        url, source=source, open_timeout_s=open_timeout_s, on_suggest=on_suggest
+        url, source=source, open_timeout_s=open_timeout_s, on_suggest=on_suggest, relay_only=relay_only
     )
     try:
         try:

@@ -84,6 +84,12 @@ class PeerSession:
     def has_remote_description(self) -> bool:
         return self.pc.remoteDescription is not None
 
+    @property
+    def remote_sdp(self) -> str | None:
+        """The applied remote description's SDP, if any."""
+        remote = self.pc.remoteDescription
+        return remote.sdp if remote is not None else None
+
     async def create_offer(self) -> str:
         """Create and apply a local offer; its SDP holds every gathered candidate."""
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -61,6 +61,8 @@ class ReceivedMedia:
         self._first_frame_at: dict[MediaKind, float] = {}
         self._video_sizes: list[tuple[int, int]] = []
         self._video_size: tuple[int, int] | None = None
+        self._last_frame_at: dict[MediaKind, float] = {}
+        self._longest_gap: dict[MediaKind, tuple[float, float]] = {}
         self._waiters: list[tuple[MediaKind, int, asyncio.Future[None]]] = []
 
     def consume(self, track: MediaStreamTrack, counters: InboundCounters | None = None) -> asyncio.Task[None]:
@@ -79,6 +81,14 @@ class ReceivedMedia:
     def first_frame_at(self, kind: MediaKind) -> float | None:
         """Clock reading (seconds) when the first ``kind`` frame arrived, if one has."""
         return self._first_frame_at.get(kind)
+
+    def last_frame_at(self, kind: MediaKind) -> float | None:
+        """Clock reading (seconds) of the latest ``kind`` frame, if one has arrived."""
+        return self._last_frame_at.get(kind)
+
+    def longest_gap(self, kind: MediaKind) -> tuple[float, float] | None:
+        """The longest time between two ``kind`` frames: ``(seconds, clock reading when it ended)``."""
+        return self._longest_gap.get(kind)
 
     @property
     def video_size(self) -> tuple[int, int] | None:
@@ -119,6 +129,10 @@ class ReceivedMedia:
     def _count(self, kind: MediaKind, frame: object, now: float) -> None:
         self._frames[kind] += 1
         self._first_frame_at.setdefault(kind, now)
+        previous = self._last_frame_at.get(kind)
+        if previous is not None and now - previous > self._longest_gap.get(kind, (0.0, 0.0))[0]:
+            self._longest_gap[kind] = (now - previous, now)
+        self._last_frame_at[kind] = now
         if isinstance(frame, VideoFrame):
             size = (frame.width, frame.height)
             self._video_size = size

@@ -102,6 +102,16 @@ class ParticipantReport:
     """The latest ``quality`` frame (their count is in ``signaling_frames``)."""
     fallback_events: tuple[FallbackEvent, ...] = ()
     """Every ``suggest``, ``withdraw`` and ``mode`` frame, in order of arrival."""
+    longest_video_gap_s: float | None = None
+    """The longest time between two received video frames (seconds): an outage shows here."""
+    longest_video_gap_ended_s: float | None = None
+    """When that gap ended: the first frame after it (seconds since ``start()``)."""
+    last_video_frame_s: float | None = None
+    """When the latest video frame arrived (seconds since ``start()``)."""
+    signaling_reconnects: int = 0
+    """Times the signaling socket dropped and was joined again (by itself, with backoff)."""
+    signaling_back_after_s: tuple[float, ...] = ()
+    """For each reconnect, seconds from losing the socket to the new ``welcome``."""
 
     @property
     def ok(self) -> bool:
@@ -166,6 +176,21 @@ def format_report(report: ParticipantReport, as_json: bool = False) -> str:
         ("stats reports", str(report.stats_sent)),
         ("call mode", report.mode or "-"),
         ("quality", _quality(report.quality)),
+        (
+            "longest video gap",
+            "-"
+            if report.longest_video_gap_s is None
+            else f"{report.longest_video_gap_s:.3f} s, until {_seconds(report.longest_video_gap_ended_s)}",
+        ),
+        (
+            "reconnects",
+            f"{report.signaling_reconnects}"
+            + (
+                " (back after " + ", ".join(f"{t:.3f} s" for t in report.signaling_back_after_s) + ")"
+                if report.signaling_back_after_s
+                else ""
+            ),
+        ),
     ]
     rows += [("fallback", _event(event)) for event in report.fallback_events]
     rows += [("problem", problem) for problem in report.problems]

@@ -40,9 +40,11 @@ __all__ = [
     "LinkReport",
     "ModeChanged",
     "Offer",
+    "PeerBack",
     "PeerInfo",
     "PeerJoined",
     "PeerLeft",
+    "PeerReconnecting",
     "PhoneLeg",
     "Ping",
     "Pong",
@@ -108,6 +110,8 @@ class CloseCode(enum.IntEnum):
     """WebSocket close codes the server uses (4000-4999 is the application range)."""
 
     NORMAL = 1000
+    SERVICE_RESTART = 1012
+    """The server is shutting down or restarting: reconnect (with backoff) and resume."""
     UNAUTHORIZED = 4001
     ROOM_NOT_FOUND = 4004
     JOIN_TIMEOUT = 4008
@@ -163,6 +167,8 @@ class PeerInfo(_Wire):
     role: Role
     name: str
     present: bool = False
+    reconnecting: bool = False
+    """Their socket dropped without ``bye``; the room holds their seat for the reconnect grace period."""
 
 
 class RoomInfo(_Wire):
@@ -194,6 +200,9 @@ class Join(_Wire):
     type: Literal["join"] = "join"
     v: int = PROTOCOL_VERSION
     token: str = Field(max_length=4096)
+    resume: bool = False
+    """I am coming back after losing my socket and my peer connection is still alive: if the room
+    still holds my seat (the reconnect grace period), keep the pairing instead of starting over."""
 
 
 class Offer(_Wire):
@@ -260,6 +269,9 @@ class Welcome(_Wire):
     """The call's current mode (a participant who rejoins an audio-only call stays audio-only)."""
     backup: BackupPlan | None = None
     """How the two can reach each other by phone if the internet fails."""
+    resumed: bool = False
+    """The ``join`` asked to ``resume`` and the room still held this seat: keep the existing peer
+    connection (the other side was told ``peer-back``, not ``peer-joined``)."""
 
 
 class PeerJoined(_Wire):
@@ -268,6 +280,23 @@ class PeerJoined(_Wire):
     type: Literal["peer-joined"] = "peer-joined"
     peer: PeerInfo
     rejoined: bool = False
+
+
+class PeerReconnecting(_Wire):
+    """The other participant's socket dropped without ``bye``: their seat is held for the reconnect
+    grace period. Keep the peer connection (media may well still flow); ``peer-back`` or ``peer-left``
+    follows."""
+
+    type: Literal["peer-reconnecting"] = "peer-reconnecting"
+    peer: PeerInfo
+
+
+class PeerBack(_Wire):
+    """The other participant reconnected within the grace period and resumed: keep the peer
+    connection (offer from scratch only if yours is no longer alive)."""
+
+    type: Literal["peer-back"] = "peer-back"
+    peer: PeerInfo
 
 
 class PeerLeft(_Wire):
@@ -373,6 +402,8 @@ ServerMessage = Annotated[
     Welcome
     | PeerJoined
     | PeerLeft
+    | PeerReconnecting
+    | PeerBack
     | Offer
     | Answer
     | Candidate

@@ -29,9 +29,11 @@ from signaling.messages import (
     IceServer,
     Join,
     Offer,
+    PeerBack,
     PeerInfo,
     PeerJoined,
     PeerLeft,
+    PeerReconnecting,
     Ping,
     Pong,
     Role,
@@ -58,7 +60,10 @@ ConnId: TypeAlias = int
 """Opaque id the edge gives each socket."""
 
 EventType = str
-"""``joined``, ``left``, ``reconnected``, ``ended``, ``expired``, and the advisor's own events."""
+"""``joined``, ``left``, ``reconnecting``, ``reconnected``, ``ended``, ``expired``, and the advisor's
+own events."""
+
+LeaveReason: TypeAlias = Literal["bye", "closed", "timeout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,8 @@ class SeatState(enum.StrEnum):
 
     EMPTY = "empty"
     CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    """The socket dropped without ``bye``: the seat is held for the reconnect grace period."""
 
 
 class IllegalTransition(RuntimeError):
@@ -146,6 +153,12 @@ class _Seat:
     conn: ConnId | None = None
     last_seen: float = 0.0
     has_joined: bool = False
+    held_until: float = 0.0
+    """RECONNECTING: when the grace period ends (the room's clock)."""
+    held_reason: LeaveReason = "closed"
+    """RECONNECTING: why the socket went (the ``peer-left`` reason if the grace period passes)."""
+    resumable: bool = False
+    """RECONNECTING: the pairing this seat left is intact (the other side has not started over)."""
 
 
 class Room:
@@ -163,6 +176,7 @@ class Room:
         ping_interval_s: float,
         stats_interval_s: float = 2.0,
         advisor: Advisor | None = None,
+        reconnect_grace_s: float = 0.0,
     ) -> None:
         self.info = RoomInfo(id=room_id, title=title)
         self.expires_at = expires_at
@@ -171,6 +185,8 @@ class Room:
         self.ping_interval_s = ping_interval_s
         self.stats_interval_s = stats_interval_s
         self.advisor = advisor
+        self.reconnect_grace_s = reconnect_grace_s
+        """Seconds a seat whose socket dropped without ``bye`` is held for a resume (0: leave at once)."""
         self.phase = RoomPhase.WAITING
         self._seats = {
             Role.HOST: _Seat(Role.HOST, host_name),
@@ -196,20 +212,66 @@ class Room:
         return None
 
     @property
+    def anyone_connected(self) -> bool:
+        """Some seat has a live socket (a seat held for a reconnect has none)."""
+        return any(seat.state is SeatState.CONNECTED for seat in self._seats.values())
+
+    @property
     def is_empty(self) -> bool:
+        """No seat is connected or held for a reconnect: the edge may forget the room."""
         return all(seat.state is SeatState.EMPTY for seat in self._seats.values())
 
     def _peer_info(self, role: Role) -> PeerInfo:
         seat = self._seats[role]
-        return PeerInfo(role=role, name=seat.name, present=seat.state is SeatState.CONNECTED)
+        return PeerInfo(
+            role=role,
+            name=seat.name,
+            present=seat.state is SeatState.CONNECTED,
+            reconnecting=seat.state is SeatState.RECONNECTING,
+        )
+
+    def restore(self, present: set[Role], now: float) -> None:
+        """This process has just loaded the room after a restart and ``present`` were connected to the
+        one before: hold their seats for the grace period, so their rejoins resume the call."""
+        self._require_open()
+        if self.reconnect_grace_s <= 0:
+            return
+        for role in present:
+            seat = self._seats[role]
+            if seat.state is SeatState.EMPTY:
+                seat.state, seat.has_joined, seat.resumable = SeatState.RECONNECTING, True, True
+                seat.held_until, seat.held_reason = now + self.reconnect_grace_s, "closed"
 
     # --- inputs ------------------------------------------------------------
 
-    def join(self, conn: ConnId, role: Role, now: float) -> list[Action]:
-        """A socket proved it holds ``role``'s token; it takes the seat."""
+    def join(
+        self,
+        conn: ConnId,
+        role: Role,
+        now: float,
+        *,
+        resume: bool = False,
+        ice_servers: list[IceServer] | None = None,
+    ) -> list[Action]:
+        """A socket proved it holds ``role``'s token; it takes the seat.
+
+        ``ice_servers`` (this participant's own, e.g. with fresh TURN credentials) replace the room's.
+
+        With ``resume`` (the client still has a live peer connection) and a seat the room still holds
+        with its pairing intact, the call resumes: ``welcome.resumed`` and ``peer-back`` for the other,
+        and nobody renegotiates. Otherwise the one already there gets ``peer-joined`` and offers afresh.
+        """
         self._require_open()
         seat, other = self._seats[role], self._seats[role.other]
         actions: list[Action] = []
+        held = seat.state is SeatState.RECONNECTING
+        resumed = (
+            resume
+            and other.state is not SeatState.EMPTY
+            and ((held and seat.resumable) or seat.state is SeatState.CONNECTED)
+        )
+        if not resumed and other.state is SeatState.RECONNECTING:
+            other.resumable = False  # this side starts over: the other's old pairing is gone
         replaced = seat.state is SeatState.CONNECTED
         if replaced:
             assert seat.conn is not None
@@ -222,6 +284,7 @@ class Room:
             ]
         rejoined = seat.has_joined
         seat.state, seat.conn, seat.last_seen, seat.has_joined = SeatState.CONNECTED, conn, now, True
+        seat.resumable = False
         actions.append(
             Send(
                 conn,
@@ -230,16 +293,20 @@ class Room:
                     you=self._peer_info(role),
                     peer=self._peer_info(role.other),
                     polite=role is Role.GUEST,
-                    ice_servers=self.ice_servers,
+                    ice_servers=self.ice_servers if ice_servers is None else ice_servers,
                     ping_interval_s=self.ping_interval_s,
                     stats_interval_s=self.stats_interval_s,
                     mode=self.advisor.mode if self.advisor else CallMode.VIDEO,
                     backup=self.advisor.backup(role) if self.advisor else None,
+                    resumed=resumed,
                 ),
             )
         )
-        actions.append(Record("reconnected" if replaced else "joined", role))
-        if other.state is SeatState.CONNECTED:
+        actions.append(Record("reconnected" if replaced or resumed else "joined", role))
+        if resumed:
+            if held and other.conn is not None:
+                actions.append(Send(other.conn, PeerBack(peer=self._peer_info(role))))
+        elif other.state is SeatState.CONNECTED:
             assert other.conn is not None
             self._new_pairing()
             actions.append(Send(other.conn, PeerJoined(peer=self._peer_info(role), rejoined=rejoined)))
@@ -300,11 +367,12 @@ class Room:
         raise IllegalTransition(f"expected a client message, got {message!r}")  # pragma: no cover
 
     def disconnect(self, conn: ConnId, now: float) -> list[Action]:
-        """A socket closed. A socket that was replaced or already removed changes nothing."""
+        """A socket closed without ``bye``: its seat is held for the grace period (``peer-reconnecting``).
+        A socket that was replaced or already removed changes nothing."""
         role = self.role_of(conn)
         if role is None or self.phase is RoomPhase.CLOSED:
             return []
-        return self._leave(role, "closed", close=None, now=now)
+        return self._hold(role, "closed", close=None, now=now)
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: close the room once it expires, drop sockets gone silent."""
@@ -315,7 +383,9 @@ class Room:
         actions: list[Action] = []
         for seat in self._seats.values():
             if seat.state is SeatState.CONNECTED and now - seat.last_seen > self.silence_limit_s:
-                actions += self._leave(seat.role, "timeout", close=CloseCode.HEARTBEAT_TIMEOUT, now=now)
+                actions += self._hold(seat.role, "timeout", close=CloseCode.HEARTBEAT_TIMEOUT, now=now)
+            elif seat.state is SeatState.RECONNECTING and now >= seat.held_until:
+                actions += self._leave(seat.role, seat.held_reason, close=None, now=now)
         if self.advisor is not None and self.phase is RoomPhase.LIVE:
             actions += self._advise(self.advisor.tick(now))
         return actions
@@ -340,14 +410,30 @@ class Room:
 
     # --- internals ---------------------------------------------------------
 
-    def _leave(
-        self, role: Role, reason: Literal["bye", "closed", "timeout"], *, close: CloseCode | None, now: float
-    ) -> list[Action]:
+    def _hold(self, role: Role, reason: LeaveReason, *, close: CloseCode | None, now: float) -> list[Action]:
+        """The socket went without ``bye``: hold the seat for the grace period (or leave at once)."""
+        if self.reconnect_grace_s <= 0:
+            return self._leave(role, reason, close=close, now=now)
         seat, other = self._seats[role], self._seats[role.other]
         if seat.state is not SeatState.CONNECTED or seat.conn is None:
             raise IllegalTransition(f"expected {role.value} to be connected, got {seat.state.value}")
         actions: list[Action] = []
         if close is not None:
+            actions.append(Close(seat.conn, close, reason))
+        seat.state, seat.conn = SeatState.RECONNECTING, None
+        seat.held_until, seat.held_reason, seat.resumable = now + self.reconnect_grace_s, reason, True
+        if other.conn is not None:
+            actions.append(Send(other.conn, PeerReconnecting(peer=self._peer_info(role))))
+        actions.append(Record("reconnecting", role, {"reason": reason}))
+        self._update_phase()
+        return actions
+
+    def _leave(self, role: Role, reason: LeaveReason, *, close: CloseCode | None, now: float) -> list[Action]:
+        seat, other = self._seats[role], self._seats[role.other]
+        if seat.state is SeatState.EMPTY or (seat.conn is None and close is not None):
+            raise IllegalTransition(f"expected {role.value} to be connected, got {seat.state.value}")
+        actions: list[Action] = []
+        if close is not None and seat.conn is not None:
             actions.append(Close(seat.conn, close, reason))
         seat.state, seat.conn = SeatState.EMPTY, None
         if other.conn is not None:

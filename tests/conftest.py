@@ -1,11 +1,18 @@
-"""Shared fixtures: a real duet server (uvicorn on a free loopback port) with its own data folder."""
+"""Shared fixtures: a real duet server (uvicorn on a free loopback port) with its own data folder.
+
+The server's database is SQLite in the test's folder unless the test parametrizes ``database_url``
+with ``"postgresql"`` (indirectly): it then gets a fresh database of its own on a PostgreSQL server
+started once for the whole session (``postgres``; see ``postgres_server.py``). ``tests/app`` runs
+every test that uses the database on both.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from postgres_server import PostgresServer, PostgresUnavailable
 
 from app import crud
 from app.config import Settings
@@ -97,6 +105,45 @@ async def _make_api_key(settings: Settings) -> str:
         await db.dispose()
 
 
+DATABASES = ["sqlite", "postgresql"]
+"""The backends ``database_url`` can be parametrized with (``indirect=True``)."""
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session. Missing PostgreSQL fails in CI, skips elsewhere."""
+    try:
+        pg = PostgresServer.start()
+    except PostgresUnavailable as error:
+        if _in_ci():
+            pytest.fail(f"{error}; CI runs the persistence tests on PostgreSQL too", pytrace=False)
+        pytest.skip(f"{error} (CI runs these tests)")
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """SQLite in the test's data folder, or (param ``"postgresql"``) a fresh PostgreSQL database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'duet.db'}"
+        return
+    assert backend == "postgresql", f"database_url: expected one of {DATABASES}, got {backend!r}"
+    pg: PostgresServer = request.getfixturevalue("postgres")
+    name = await pg.create_database()
+    try:
+        yield pg.url(name)
+    finally:
+        await pg.drop_database(name)
+
+
 @pytest.fixture
 def server_settings() -> dict[str, Any]:
     """Override to change the server's settings for one module or test."""
@@ -104,10 +151,12 @@ def server_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, server_settings: dict[str, Any]) -> AsyncIterator[RunningServer]:
+async def server(
+    tmp_path: Path, server_settings: dict[str, Any], database_url: str
+) -> AsyncIterator[RunningServer]:
     sock = _free_socket()
     port = sock.getsockname()[1]
-    settings = make_settings(tmp_path / "data", port, **server_settings)
+    settings = make_settings(tmp_path / "data", port, **{"database_url": database_url, **server_settings})
     api_key = await _make_api_key(settings)
     config = uvicorn.Config(create_app(settings), log_level="warning", ws_max_size=1024 * 1024, lifespan="on")
     srv = _Server(config)

@@ -94,6 +94,7 @@ async def test_end_is_idempotent_and_recorded(server: RunningServer) -> None:
     ] == []  # nobody was connected: ending an empty room records no socket event
 
 
+@pytest.mark.parametrize("server_settings", [{"sweep_interval_s": 0.1, "reconnect_grace_s": 0.2}])
 async def test_events_of_a_session(server: RunningServer) -> None:
     room = await server.create_room()
     ws = server.ws_url(room["id"])
@@ -108,10 +109,11 @@ async def test_events_of_a_session(server: RunningServer) -> None:
     assert [(e["type"], e["role"]) for e in events] == [
         ("joined", "host"),
         ("joined", "guest"),
+        ("reconnecting", "guest"),
         ("left", "guest"),
         ("ended", None),
     ]
-    assert events[2]["data"] == {"reason": "closed"}
+    assert events[2]["data"] == events[3]["data"] == {"reason": "closed"}
     times = [datetime.fromisoformat(e["at"]) for e in events]
     assert times == sorted(times) and all(t.tzinfo is not None for t in times)
 
@@ -151,6 +153,8 @@ async def test_every_endpoint_needs_an_api_key(
     [
         ({"title": ""}, "title"),
         ({"title": "x" * 201}, "title"),
+        ({"title": "Weekly\x00mentoring"}, "title"),  # PostgreSQL cannot store NUL in text
+        ({"host": {"name": "A\x00na"}}, "host.name"),
         ({"host": {"name": ""}}, "host.name"),
         ({"guest": None}, "guest"),
         ({"guest": {"name": "Ben", "phone": "0044 20 1234"}}, "guest.phone"),

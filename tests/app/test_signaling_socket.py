@@ -198,7 +198,9 @@ async def test_socket_that_never_joins_is_closed(server: RunningServer) -> None:
     assert await client.closed_with() == CloseCode.JOIN_TIMEOUT
 
 
-@pytest.mark.parametrize("server_settings", [{"ping_interval_s": 0.3, "sweep_interval_s": 0.1}])
+@pytest.mark.parametrize(
+    "server_settings", [{"ping_interval_s": 0.3, "sweep_interval_s": 0.1, "reconnect_grace_s": 0.5}]
+)
 async def test_silent_socket_is_dropped_and_the_peer_told(server: RunningServer) -> None:
     room = await server.create_room()
     ws = server.ws_url(room["id"])
@@ -208,16 +210,22 @@ async def test_silent_socket_is_dropped_and_the_peer_told(server: RunningServer)
     await host.recv_type("peer-joined")
 
     # The host keeps pinging; the guest goes silent (its network died, its tab froze).
+    told: list[str] = []
+
     async def keep_pinging() -> Any:
         async with asyncio.timeout(5):
             for i in itertools.count():
                 await host.send(Ping(id=i))  # a live client pings every interval; here faster
                 message = await host.recv(timeout=1)
+                if message.type != "pong":
+                    told.append(message.type)
                 if message.type == "peer-left":
                     return message
                 await asyncio.sleep(0.1)  # the client's ping timer, not a synchronisation
 
     left = await keep_pinging()
+    # First "reconnecting" (the seat is held for the grace period), then "left" when it passes.
+    assert told == ["peer-reconnecting", "peer-left"]
     assert left is not None and left.reason == "timeout" and left.peer.name == "Ben"
     assert await guest.closed_with() == CloseCode.HEARTBEAT_TIMEOUT
     await host.close()
@@ -243,6 +251,7 @@ async def test_ending_the_room_disconnects_both_and_blocks_rejoining(server: Run
     assert await late.closed_with() == CloseCode.ROOM_ENDED
 
 
+@pytest.mark.parametrize("server_settings", [{"sweep_interval_s": 0.1, "reconnect_grace_s": 0.3}])
 async def test_closing_the_tab_tells_the_peer(server: RunningServer) -> None:
     room = await server.create_room()
     ws = server.ws_url(room["id"])
@@ -250,8 +259,29 @@ async def test_closing_the_tab_tells_the_peer(server: RunningServer) -> None:
     guest, _ = await joined(ws, room["join_urls"]["guest"])
     await host.recv_type("peer-joined")
     await guest.close()
-    left = await host.recv_type("peer-left")
+    reconnecting = await host.recv_type("peer-reconnecting")
+    assert reconnecting.peer.reconnecting and not reconnecting.peer.present
+    left = await host.recv_type("peer-left")  # nobody came back within the grace period
     assert left.reason == "closed"
     with pytest.raises(ConnectionClosed):
         await guest.ws.send("{}")
+    await host.close()
+
+
+async def test_a_dropped_socket_that_comes_back_resumes_the_call(server: RunningServer) -> None:
+    room = await server.create_room()
+    ws = server.ws_url(room["id"])
+    host, _ = await joined(ws, room["join_urls"]["host"])
+    guest, _ = await joined(ws, room["join_urls"]["guest"])
+    await host.recv_type("peer-joined")
+    await guest.close()  # no bye: the network dropped
+    assert (await host.recv_type("peer-reconnecting")).peer.name == "Ben"
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    again = await WsClient.open(ws)
+    await again.send(Join(token=token, resume=True))
+    welcome = await again.recv_type("welcome")
+    assert welcome.resumed and welcome.peer.present
+    back = await host.recv_type("peer-back")
+    assert back.peer.present and back.peer.name == "Ben"
+    await again.close()
     await host.close()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from aiortc import RTCIceServer
+from aiortc import RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 
-from media.ice import candidate_from_wire, rtc_configuration
+from media.ice import candidate_from_wire, rtc_configuration, selected_candidate_types
 from signaling.messages import IceCandidate, IceServer
 
 HOST_LINE = "candidate:842163049 1 udp 1677729535 198.18.0.7 46154 typ srflx raddr 10.0.0.2 rport 46154"
@@ -20,6 +20,22 @@ def test_ice_servers_keep_urls_and_credentials() -> None:
     assert rtc_configuration(servers).iceServers == [
         RTCIceServer(urls=["turn:198.18.0.1:3478?transport=udp"], username="u", credential="c")
     ]
+
+
+@pytest.mark.parametrize(
+    ("relay_only", "policy"), [(False, RTCIceTransportPolicy.ALL), (True, RTCIceTransportPolicy.RELAY)]
+)
+def test_relay_only_is_the_relay_transport_policy(relay_only: bool, policy: RTCIceTransportPolicy) -> None:
+    assert rtc_configuration([], relay_only=relay_only).iceTransportPolicy is policy
+
+
+async def test_no_selected_pair_before_ice_runs() -> None:
+    pc = RTCPeerConnection(rtc_configuration([]))
+    pc.addTransceiver("audio")
+    try:
+        assert selected_candidate_types(pc) == []
+    finally:
+        await pc.close()
 
 
 @pytest.mark.parametrize("prefix", ["", "a="])

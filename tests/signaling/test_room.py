@@ -14,9 +14,11 @@ from signaling.messages import (
     IceCandidate,
     Join,
     Offer,
+    PeerBack,
     PeerInfo,
     PeerJoined,
     PeerLeft,
+    PeerReconnecting,
     Ping,
     Pong,
     Role,
@@ -33,8 +35,9 @@ BEN_GONE = PeerInfo(role=Role.GUEST, name="Ben", present=False)
 CAND = Candidate(candidate=IceCandidate(candidate="candidate:1 1 udp 1 198.18.0.1 9 typ host", sdp_mid="0"))
 
 
-def make_room(expires_at: float = 10_000.0) -> Room:
+def make_room(expires_at: float = 10_000.0, grace: float = 0.0) -> Room:
     return Room(
+        reconnect_grace_s=grace,
         room_id="r1",
         title="Mentoring",
         host_name="Ana",
@@ -45,8 +48,9 @@ def make_room(expires_at: float = 10_000.0) -> Room:
     )
 
 
-def welcome(you: PeerInfo, peer: PeerInfo, polite: bool) -> Welcome:
+def welcome(you: PeerInfo, peer: PeerInfo, polite: bool, resumed: bool = False) -> Welcome:
     return Welcome(
+        resumed=resumed,
         room=RoomInfo(id="r1", title="Mentoring"),
         you=you,
         peer=peer,
@@ -223,3 +227,152 @@ def test_illegal_transitions_raise_with_expected_and_actual() -> None:
     room.close(ErrorCode.ROOM_ENDED, "over")
     with pytest.raises(IllegalTransition, match="expected room r1 to be open, got closed"):
         room.join(HOST, Role.HOST, 0)
+
+
+BEN_AWAY = PeerInfo(role=Role.GUEST, name="Ben", present=False, reconnecting=True)
+ANA_AWAY = PeerInfo(role=Role.HOST, name="Ana", present=False, reconnecting=True)
+GUEST2 = 4
+
+
+def test_a_dropped_socket_is_held_and_resumes_without_renegotiating() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    room.handle(HOST, Offer(sdp="o"), 2)
+    room.handle(GUEST, Answer(sdp="a"), 3)
+    steps = [
+        room.disconnect(GUEST, 10),
+        room.handle(HOST, Offer(sdp="o2"), 11),
+        room.handle(HOST, CAND, 11),
+        room.tick(29.9),
+        room.join(GUEST2, Role.GUEST, 29.9, resume=True),
+        room.handle(GUEST2, Offer(sdp="renegotiate"), 31),
+    ]
+    assert steps == [
+        [
+            Send(HOST, PeerReconnecting(peer=BEN_AWAY)),
+            Record("reconnecting", Role.GUEST, {"reason": "closed"}),
+        ],
+        [Send(HOST, Error(code=ErrorCode.PEER_ABSENT, message="Ben is not here yet."))],
+        [],  # a candidate for a peer that is away is dropped
+        [],  # still within the grace period
+        [
+            Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
+            Record("reconnected", Role.GUEST),
+            Send(HOST, PeerBack(peer=BEN_HERE)),
+        ],
+        [Send(HOST, Offer(sdp="renegotiate"))],
+    ]
+    assert room.phase is RoomPhase.LIVE
+
+
+def test_phases_while_a_seat_is_held() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    seen = [(room.phase, room.anyone_connected, room.is_empty)]
+    room.disconnect(GUEST, 2)
+    seen.append((room.phase, room.anyone_connected, room.is_empty))
+    room.disconnect(HOST, 3)
+    seen.append((room.phase, room.anyone_connected, room.is_empty))
+    room.tick(23)
+    seen.append((room.phase, room.anyone_connected, room.is_empty))
+    assert seen == [
+        (RoomPhase.LIVE, True, False),
+        (RoomPhase.WAITING, True, False),
+        (RoomPhase.WAITING, False, False),  # both held: the edge keeps the room
+        (RoomPhase.WAITING, False, True),
+    ]
+
+
+def test_the_grace_period_passes_then_peer_left() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    room.handle(HOST, Ping(), 25)
+    assert room.tick(31.5) == [  # the guest went silent at 1: three pings missed
+        Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
+        Send(HOST, PeerReconnecting(peer=BEN_AWAY)),
+        Record("reconnecting", Role.GUEST, {"reason": "timeout"}),
+    ]
+    room.handle(HOST, Ping(), 45)
+    assert room.tick(51.4) == []
+    assert room.tick(51.5) == [
+        Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
+        Record("left", Role.GUEST, {"reason": "timeout"}),
+    ]
+    # Coming back now is a fresh join: the host starts a fresh peer connection and offers.
+    assert room.join(GUEST2, Role.GUEST, 52, resume=True) == [
+        Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
+        Record("joined", Role.GUEST),
+        Send(HOST, PeerJoined(peer=BEN_HERE, rejoined=True)),
+    ]
+
+
+def test_coming_back_without_a_live_peer_connection_starts_over() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    room.disconnect(GUEST, 2)
+    assert room.join(GUEST2, Role.GUEST, 3) == [  # a reloaded page: no resume
+        Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
+        Record("joined", Role.GUEST),
+        Send(HOST, PeerJoined(peer=BEN_HERE, rejoined=True)),
+    ]
+
+
+def test_a_side_that_started_over_ends_the_others_resume() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    room.disconnect(GUEST, 2)
+    room.disconnect(HOST, 2)
+    steps = [
+        room.join(HOST2, Role.HOST, 3),  # the host reloaded its page: its old pairing is gone
+        room.join(GUEST2, Role.GUEST, 4, resume=True),  # so the guest's resume is refused
+    ]
+    assert steps == [
+        [Send(HOST2, welcome(ANA_HERE, BEN_AWAY, polite=False)), Record("joined", Role.HOST)],
+        [
+            Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
+            Record("joined", Role.GUEST),
+            Send(HOST2, PeerJoined(peer=BEN_HERE, rejoined=True)),
+        ],
+    ]
+
+
+def test_after_a_server_restart_both_rejoins_resume() -> None:
+    room = make_room(grace=20)  # a fresh process loaded the room; the events say both were here
+    room.restore({Role.HOST, Role.GUEST}, 100)
+    steps = [
+        room.join(HOST2, Role.HOST, 101, resume=True),
+        room.join(GUEST2, Role.GUEST, 101.5, resume=True),
+    ]
+    assert steps == [
+        [
+            Send(HOST2, welcome(ANA_HERE, BEN_AWAY, polite=False, resumed=True)),
+            Record("reconnected", Role.HOST),
+        ],
+        [
+            Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
+            Record("reconnected", Role.GUEST),
+            Send(HOST2, PeerBack(peer=BEN_HERE)),
+        ],
+    ]
+    assert room.phase is RoomPhase.LIVE
+
+
+def test_a_restored_seat_nobody_reclaims_leaves_after_the_grace_period() -> None:
+    room = make_room(grace=20)
+    room.restore({Role.HOST, Role.GUEST}, 100)
+    room.join(HOST2, Role.HOST, 101, resume=True)
+    assert room.tick(120) == [
+        Send(HOST2, PeerLeft(peer=BEN_GONE, reason="closed")),
+        Record("left", Role.GUEST, {"reason": "closed"}),
+    ]
+
+
+def test_resume_over_a_socket_the_server_still_thinks_alive() -> None:
+    room = make_room(grace=20)
+    both_in(room)
+    assert room.join(GUEST2, Role.GUEST, 5, resume=True) == [
+        Send(GUEST, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
+        Close(GUEST, CloseCode.REPLACED, "replaced by a newer connection"),
+        Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
+        Record("reconnected", Role.GUEST),
+    ]

@@ -44,8 +44,9 @@ import { candidateToWire } from "./protocol.js";
 /**
  * After this long in ICE `disconnected`, restart ICE instead of waiting for
  * `failed` (Chromium takes about 30 s to give up on a dead candidate pair).
+ * Each restart gathers again and renegotiates through perfect negotiation.
  */
-const DISCONNECTED_RESTART_MS = 4000;
+const DISCONNECTED_RESTART_MS = 2000;
 
 /** @type {readonly Kind[]} */
 const KINDS = Object.freeze(["audio", "video"]);
@@ -294,6 +295,7 @@ export class Call extends EventTarget {
       case "completed":
         return this.#setState("connected");
       case "disconnected":
+        // Restart 2 s into `disconnected` (Chromium says so ~2.5 s into an outage), and again on `failed`.
         this.#restartTimer = window.setTimeout(() => this.#restartIce(), DISCONNECTED_RESTART_MS);
         return this.#setState("reconnecting");
       case "failed":
@@ -302,6 +304,31 @@ export class Call extends EventTarget {
       default:
         return undefined; // "closed": close() already said so
     }
+  }
+
+  /**
+   * Signaling is back after a drop and the pairing resumed. Frames sent while the
+   * socket was down are lost, so a connection that is not up restarts ICE: an
+   * offer left without an answer is rolled back, and `negotiationneeded` offers anew.
+   */
+  async recover() {
+    const pc = this.#pc;
+    if (this.#state === "connected" || pc.signalingState === "closed") return;
+    try {
+      if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+    } catch (error) {
+      console.warn("duet: could not roll back an unanswered offer", error);
+    }
+    this.#restartIce();
+  }
+
+  /** Whether the peer connection is worth keeping across a signaling reconnect. */
+  get alive() {
+    const pc = this.#pc;
+    return (
+      pc.remoteDescription !== null &&
+      ["connecting", "connected", "disconnected"].includes(pc.connectionState ?? pc.iceConnectionState)
+    );
   }
 
   #restartIce() {

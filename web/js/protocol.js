@@ -70,6 +70,7 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {Role} role
  * @property {string} name
  * @property {boolean} present
+ * @property {boolean} [reconnecting]  Their socket dropped; the server holds their seat for a while.
  *
  * @typedef {object} RoomInfo
  * @property {string} id
@@ -87,6 +88,7 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {number} [statsIntervalS]  Seconds between `stats` reports (2 when absent).
  * @property {CallMode} [mode]  The call's current mode (`video` when absent).
  * @property {BackupPlan | null} [backup]  How to reach each other by phone, if anyhow.
+ * @property {boolean} [resumed]  Our `join` asked to `resume` and the pairing was kept: keep the peer connection.
  *
  * @typedef {object} PeerJoined
  * @property {"peer-joined"} type
@@ -97,6 +99,14 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {"peer-left"} type
  * @property {PeerInfo} peer
  * @property {"bye" | "closed" | "timeout"} reason
+ *
+ * @typedef {object} PeerReconnecting  Their socket dropped without `bye`: keep the peer connection.
+ * @property {"peer-reconnecting"} type
+ * @property {PeerInfo} peer
+ *
+ * @typedef {object} PeerBack  They came back within the grace period and resumed.
+ * @property {"peer-back"} type
+ * @property {PeerInfo} peer
  *
  * @typedef {object} DescriptionFrame
  * @property {"offer" | "answer"} type
@@ -162,7 +172,7 @@ export const FATAL_ERROR_CODES = Object.freeze(
  *   conference; `left`: hung up; `failed`: not answered, or the key was not pressed.
  * @property {Role[]} onPhone  Everyone in the phone conference now; both roles: both talk by phone.
  *
- * @typedef {Welcome | PeerJoined | PeerLeft | DescriptionFrame | CandidateFrame | ErrorFrame
+ * @typedef {Welcome | PeerJoined | PeerLeft | PeerReconnecting | PeerBack | DescriptionFrame | CandidateFrame | ErrorFrame
  *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame | PhoneFrame
  *   | {type: "pong", id: number | null}} ServerFrame
  */

@@ -27,10 +27,11 @@ import { byId, CallView, setPressed, showView } from "./ui.js";
 /**
  * Where the session is. `joining`: the socket opens; `waiting`: joined, the other
  * person is not there; `connecting`/`connected`/`reconnecting`: the peer
- * connection's state; `peer-left`: the other person left; `ended`: the server
- * closed the socket for good; `left`: this person hung up.
- * @typedef {"joining" | "waiting" | "connecting" | "connected" | "reconnecting" | "peer-left"
- *   | "ended" | "left"} SessionState
+ * connection's state (or our own signaling socket coming back); `peer-reconnecting`: the
+ * other person's socket dropped and the server holds their seat; `peer-left`: the other
+ * person left; `ended`: the server closed the socket for good; `left`: this person hung up.
+ * @typedef {"joining" | "waiting" | "connecting" | "connected" | "reconnecting" | "peer-reconnecting"
+ *   | "peer-left" | "ended" | "left"} SessionState
  */
 
 /**
@@ -130,6 +131,7 @@ export class Session {
     const signaling = new SignalingClient({
       url: SignalingClient.urlFor(window.location, this.#link.roomId),
       token: this.#link.token,
+      canResume: () => this.#call?.alive ?? false,
     });
     this.#signaling = signaling;
     /** @type {Record<string, (detail: any) => void>} */
@@ -137,6 +139,8 @@ export class Session {
       welcome: (frame) => this.#onWelcome(frame),
       "peer-joined": (frame) => this.#onPeerJoined(frame),
       "peer-left": (frame) => this.#onPeerLeft(frame),
+      "peer-reconnecting": (frame) => this.#onPeerReconnecting(frame),
+      "peer-back": (frame) => this.#onPeerBack(frame),
       offer: (frame) => this.#answerer().handleDescription(frame),
       answer: (frame) => this.#call?.handleDescription(frame),
       candidate: (frame) => this.#call?.handleCandidate(frame),
@@ -190,12 +194,19 @@ export class Session {
     this.#peerName = welcome.peer.name;
     this.#youName = welcome.you.name;
     this.#view.setNames({ you: this.#youName, peer: this.#peerName });
-    this.#endCall();
+    // A resumed pairing keeps its peer connection: media never stopped (docs/protocol.md).
+    const resumed = welcome.resumed === true && this.#call !== null && this.#call.alive;
+    if (!resumed) this.#endCall();
     if ("backup" in welcome) this.#backup = readBackupPlan(/** @type {any} */ (welcome.backup));
     this.#phone.setBackup(this.#backup);
     this.#phone.reset(welcome.you.role, this.#peerName); // `phone` frames follow for whoever is on it
     this.#hook.onPhone = [];
     this.#applyMode(welcome.mode ?? "video", null); // a call that went audio-only stays so for a rejoin
+    if (resumed && this.#call) {
+      this.#call.recover();
+      this.#setState(welcome.peer.present ? this.#callState() : "peer-reconnecting");
+      return;
+    }
     if (welcome.peer.present) {
       // The other person is here: they get `peer-joined` and offer; we wait for it.
       this.#startCall({ offer: false });
@@ -220,9 +231,31 @@ export class Session {
     this.#setState("peer-left");
   }
 
+  /** @param {import("./protocol.js").PeerReconnecting} frame */
+  #onPeerReconnecting(frame) {
+    this.#peerName = frame.peer.name;
+    this.#setState("peer-reconnecting"); // the peer connection stays: media may well still flow
+  }
+
+  /** @param {import("./protocol.js").PeerBack} frame */
+  #onPeerBack(frame) {
+    this.#peerName = frame.peer.name;
+    if (this.#call?.alive) {
+      this.#setState(this.#callState());
+    } else {
+      this.#endCall(); // ours died while they were away: start fresh, as for `peer-joined`
+      this.#startCall({ offer: true });
+    }
+  }
+
+  /** @returns {SessionState} the status the current call's connection state calls for. */
+  #callState() {
+    return this.#call?.state === "connected" ? "connected" : "reconnecting";
+  }
+
   #onReconnecting() {
-    // The server tells the other side we left; its peer connection closes, so ours goes too.
-    this.#endCall();
+    // Our socket dropped: the server holds our seat for a while and we rejoin asking to resume,
+    // so the peer connection stays up (media goes peer to peer, not through the server).
     this.#setState("reconnecting");
   }
 
@@ -446,6 +479,7 @@ export class Session {
       connecting: texts.status.connecting,
       connected: texts.status.connected,
       reconnecting: texts.status.reconnecting,
+      "peer-reconnecting": texts.status.peerReconnecting(peer),
       "peer-left": texts.status.peerLeft(peer),
       ended: endedText ?? texts.status.ended,
       left: texts.status.left,

@@ -15,12 +15,15 @@ import {
 
 /**
  * Delays before reconnect attempts, in milliseconds; the last one repeats.
- * Starts fast (a blip on Wi-Fi) and backs off so a server restart is not stormed.
+ * Starts fast (a blip on Wi-Fi) and backs off so a server restart is not stormed;
+ * each wait is drawn from the upper half of its step ("equal jitter"), so the
+ * pages a restart cut off do not all come back at once. Capped at 4 s: back
+ * within 5 s of the server listening again.
  */
-const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 10000];
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 
 /** Give up after this many failed reconnects in a row (about 1.5 minutes of delays). */
-const MAX_RECONNECT_ATTEMPTS = 12;
+const MAX_RECONNECT_ATTEMPTS = 25;
 
 /**
  * The server considers a socket dead after 3 silent ping intervals
@@ -58,6 +61,8 @@ export class SignalingClient extends EventTarget {
   #pingIntervalMs = 0;
   #attempt = 0;
   #stopped = false;
+  /** @type {() => boolean} */
+  #canResume;
   /** @type {{code: string, message: string} | null} */
   #fatal = null;
 
@@ -65,11 +70,14 @@ export class SignalingClient extends EventTarget {
    * @param {object} options
    * @param {string} options.url    `ws(s)://host/s/{room_id}/ws`.
    * @param {string} options.token  The join token; it travels only in the `join` frame.
+   * @param {() => boolean} [options.canResume]  Whether the peer connection is still alive: a
+   *   rejoin then asks the server to `resume` the pairing instead of starting over.
    */
-  constructor({ url, token }) {
+  constructor({ url, token, canResume = () => false }) {
     super();
     this.#url = url;
     this.#token = token;
+    this.#canResume = canResume;
     this.onOnline = this.onOnline.bind(this);
   }
 
@@ -134,7 +142,8 @@ export class SignalingClient extends EventTarget {
     ws.addEventListener("open", () => {
       if (ws !== this.#ws) return;
       this.#lastHeardMs = performance.now();
-      this.send({ type: "join", v: PROTOCOL_VERSION, token: this.#token });
+      const resume = this.#attempt > 0 && this.#canResume();
+      this.send({ type: "join", v: PROTOCOL_VERSION, token: this.#token, resume });
     });
     ws.addEventListener("message", (event) => {
       if (ws === this.#ws) this.#onFrame(event.data);
@@ -209,7 +218,8 @@ export class SignalingClient extends EventTarget {
       this.#emit("closed", { code, errorCode: fatal?.code ?? null, message: fatal?.message ?? "" });
       return;
     }
-    const delayMs = RECONNECT_DELAYS_MS[Math.min(this.#attempt, RECONNECT_DELAYS_MS.length) - 1];
+    const stepMs = RECONNECT_DELAYS_MS[Math.min(this.#attempt, RECONNECT_DELAYS_MS.length) - 1];
+    const delayMs = Math.round(stepMs / 2 + (Math.random() * stepMs) / 2);
     this.#emit("reconnecting", { attempt: this.#attempt, delayMs });
     this.#reconnectTimer = window.setTimeout(() => {
       this.#reconnectTimer = undefined;

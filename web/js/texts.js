@@ -9,6 +9,8 @@ export const status = Object.freeze({
   connected: "Connected",
   reconnecting: "Reconnecting…",
   /** @param {string} peer */
+  peerReconnecting: (peer) => `${peer} is reconnecting…`,
+  /** @param {string} peer */
   peerLeft: (peer) => `${peer} left the session.`,
   ended: "The session has ended.",
   left: "You left the session.",

@@ -178,7 +178,7 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
                 )
                 return
             try:
-                await live.admit(conn, room_id, message.token)
+                await live.admit(conn, room_id, message.token, resume=message.resume)
             except JoinRefused as refusal:
                 await live.refuse(conn, refusal)
                 return

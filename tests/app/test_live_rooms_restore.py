@@ -1,0 +1,43 @@
+"""What a restarted server reads back from a room's events: who was here, and the call's mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.live_rooms import _mode_at_last, _present_at_last
+from app.models import Event
+from signaling.messages import CallMode, Role
+
+
+def ev(type_: str, role: Role | None = None, **data: Any) -> Event:
+    return Event(room_id="r1", type=type_, role=role, data=data)
+
+
+@pytest.mark.parametrize(
+    ("events", "present"),
+    [
+        ([], set()),
+        ([ev("joined", Role.HOST), ev("joined", Role.GUEST)], {Role.HOST, Role.GUEST}),
+        ([ev("joined", Role.HOST), ev("joined", Role.GUEST), ev("left", Role.GUEST)], {Role.HOST}),
+        ([ev("joined", Role.HOST), ev("reconnecting", Role.HOST)], {Role.HOST}),  # held when it died
+        ([ev("joined", Role.HOST), ev("left", Role.HOST), ev("reconnected", Role.HOST)], {Role.HOST}),
+        ([ev("joined", Role.HOST), ev("quality", Role.HOST), ev("ended")], set()),
+    ],
+)
+def test_who_was_here_when_the_server_died(events: list[Event], present: set[Role]) -> None:
+    assert _present_at_last(events) == present
+
+
+@pytest.mark.parametrize(
+    ("events", "mode"),
+    [
+        ([], CallMode.VIDEO),
+        ([ev("mode", Role.HOST, mode="audio-only")], CallMode.AUDIO_ONLY),
+        ([ev("mode", Role.HOST, mode="audio-only"), ev("mode", None, mode="video")], CallMode.VIDEO),
+        ([ev("mode", Role.HOST, mode="nonsense")], CallMode.VIDEO),
+    ],
+)
+def test_the_calls_mode_when_the_server_died(events: list[Event], mode: CallMode) -> None:
+    assert _mode_at_last(events) is mode
