@@ -1,4 +1,4 @@
-"""The ``duet`` command: ``serve``, ``apikey create NAME``, ``join URL``."""
+"""The ``duet`` command: ``serve``, ``apikey create NAME``, ``join URL``, ``check URL``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,14 @@ def _join(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _check(args: argparse.Namespace) -> int:
+    from media.precall import format_check, run_check
+
+    report = asyncio.run(run_check(args.url, duration_s=args.duration))
+    print(format_check(report, as_json=args.json))
+    return 0 if report.connected else 1
+
+
 def _key_name(value: str) -> str:
     name = value.strip()
     if not 1 <= len(name) <= 100:
@@ -119,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="connect through the TURN relay only (iceTransportPolicy relay), to test a deployment's relay",
     )
     join.set_defaults(run=_join)
+
+    check = commands.add_parser("check", help="test the connection to a room's server before a call")
+    check.add_argument("url", help="a join link, https://…/s/ROOM#t=TOKEN")
+    check.add_argument("--duration", type=float, default=8.0, help="seconds to measure (default 8)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(run=_check)
 
     args = parser.parse_args(argv)
     result: int = args.run(args)

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     """"Call me" calls a room may place per window (both people together)."""
     phone_call_me_window_s: float = Field(default=600.0, gt=0)
     """The window of ``phone_call_me_per_room``, in seconds."""
+    precall_max_concurrent: int = Field(default=4, ge=0)
+    """Pre-call connection tests (server-side echo peers) running at once; more get 429."""
+    precall_max_s: float = Field(default=15.0, gt=0)
+    """Hard limit on one pre-call test's echo peer, in seconds; it closes itself then."""
 
     host: str = "127.0.0.1"
     port: int = 8000

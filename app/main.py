@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api.routes import health, phone, rooms, session
+from app.api.routes import check, health, phone, rooms, session
 from app.config import Settings
 from app.errors import install_error_handlers
 from app.services import Services
@@ -42,5 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rooms.router)
     app.include_router(session.router)
     app.include_router(phone.router)
+    app.include_router(check.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=True), name="static")
     return app

@@ -12,6 +12,7 @@ from app.live_rooms import LiveRooms
 from app.phone.bridge import PhoneBridge
 from app.phone.providers import AsgiApp, build_provider
 from app.tokens import JoinTokens
+from media.echo_peer import EchoPeers
 
 __all__ = ["Services"]
 
@@ -25,6 +26,8 @@ class Services:
     live: LiveRooms
     phone: PhoneBridge | None = None
     """The phone bridge, when ``DUET_PHONE_PROVIDER`` names one."""
+    echo: EchoPeers | None = None
+    """The pre-call test's echo peers (``POST /s/{room_id}/check``)."""
 
     @classmethod
     def build(cls, settings: Settings, *, app: AsgiApp | None = None) -> Services:
@@ -48,7 +51,8 @@ class Services:
                 secret=secret,
             )
         )
-        return cls(settings=settings, db=db, tokens=tokens, events=events, live=live, phone=phone)
+        echo = EchoPeers(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)
+        return cls(settings=settings, db=db, tokens=tokens, events=events, live=live, phone=phone, echo=echo)
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -58,6 +62,8 @@ class Services:
         self.live.start()
 
     async def stop(self) -> None:
+        if self.echo is not None:
+            await self.echo.close()
         if self.phone is not None:
             await self.phone.close()
         await self.live.stop()

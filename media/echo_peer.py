@@ -1,0 +1,117 @@
+"""The server side of the pre-call test: a WebRTC peer that sends back what it receives.
+
+A browser (or ``duet check``) offers audio and video; the echo peer answers, relays each received
+track straight back (:class:`aiortc.contrib.media.MediaRelay`) and closes itself after a hard time
+limit, so a test nobody ends still ends. :class:`EchoPeers` caps how many run at once.
+
+Non-trickle: the offer carries all of the client's candidates, and aiortc writes all of its own
+into the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from media.errors import ParticipantError
+from media.ice import rtc_configuration
+from signaling.messages import IceServer
+
+__all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy"]
+
+_log = logging.getLogger(__name__)
+
+
+class EchoPeersBusy(ParticipantError):
+    """As many echo peers as allowed are running already."""
+
+
+class EchoPeer:
+    """One pre-call test's peer connection; :meth:`answer` once, then it runs until ``max_s`` or closed."""
+
+    def __init__(
+        self,
+        ice_servers: Sequence[IceServer],
+        *,
+        max_s: float,
+        on_closed: Callable[[EchoPeer], None] | None = None,
+    ) -> None:
+        self.max_s = max_s
+        """Hard limit on the test's length, in seconds from :meth:`answer`."""
+        self._on_closed = on_closed
+        # An explicit list, possibly empty: given none, aiortc would contact a public STUN server.
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._relay = MediaRelay()
+        self._timer: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self.pc.addTrack(self._relay.subscribe(track))
+
+        @self.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if self.pc.connectionState in ("failed", "closed"):
+                await self.close()
+
+    async def answer(self, offer_sdp: str) -> str:
+        """The answer SDP (with all candidates) to a complete offer; starts the time limit."""
+        if self._timer is not None:
+            raise RuntimeError("answer() expects a new echo peer, got one that already answered")
+        self._timer = asyncio.create_task(self._expire(), name="duet-echo-expire")
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except BaseException:
+            await self.close()
+            raise
+        return self.pc.localDescription.sdp
+
+    async def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self._on_closed is not None:
+            self._on_closed(self)
+        if self._timer is not None and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+        await self.pc.close()
+
+    async def _expire(self) -> None:
+        await asyncio.sleep(self.max_s)  # the hard limit, not synchronisation
+        _log.info("pre-call echo reached its %.0f s limit", self.max_s)
+        await self.close()
+
+
+class EchoPeers:
+    """The running echo peers: at most ``max_concurrent``, each closed after ``max_s`` seconds."""
+
+    def __init__(self, *, max_concurrent: int, max_s: float) -> None:
+        self.max_concurrent = max_concurrent
+        self.max_s = max_s
+        self._peers: set[EchoPeer] = set()
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    async def answer(self, offer_sdp: str, ice_servers: Sequence[IceServer]) -> str:
+        """Start an echo peer for ``offer_sdp``; raise :class:`EchoPeersBusy` when the cap is reached."""
+        if len(self._peers) >= self.max_concurrent:
+            raise EchoPeersBusy(
+                f"{len(self._peers)} connection tests are running; at most {self.max_concurrent} at once"
+            )
+        peer = EchoPeer(ice_servers, max_s=self.max_s, on_closed=self._peers.discard)
+        self._peers.add(peer)
+        return await peer.answer(offer_sdp)
+
+    async def close(self) -> None:
+        for peer in list(self._peers):
+            with contextlib.suppress(Exception):
+                await peer.close()
+        self._peers.clear()
