@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from netlab import Lab, LabUnavailable
 from postgres_server import PostgresServer, PostgresUnavailable
 
 from app import crud
@@ -169,3 +170,13 @@ async def server(
         srv.should_exit = True
         await asyncio.to_thread(thread.join, 15)
         sock.close()
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    """A network lab of namespaces (tests/netlab); skips with the reason where they cannot be made."""
+    try:
+        async with Lab.create() as running:
+            yield running
+    except LabUnavailable as error:
+        pytest.skip(f"network namespaces unavailable: {error}")

@@ -9,11 +9,9 @@ file stays around two minutes; the scoring and the policy are the production cod
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from netlab import Impairment, Lab, LabUnavailable, Step
+from netlab import Impairment, Lab, Step
 from netlab.duet_in_lab import call, duet_server
 
 SCALED = {
@@ -26,15 +24,6 @@ SCALED = {
     "DUET_FALLBACK_RECOVERY_S": "8",
 }
 ACCEPT = ("--on-suggest", "accept")
-
-
-@pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    try:
-        async with Lab.create() as running:
-            yield running
-    except LabUnavailable as error:
-        pytest.skip(f"network namespaces unavailable: {error}")
 
 
 def events(report: dict[str, Any], type_: str) -> list[dict[str, Any]]:

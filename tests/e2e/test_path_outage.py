@@ -8,22 +8,12 @@ impaired, so signaling stays up); the lab's impairer drops everything a↔b from
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-from netlab import Impairment, Lab, LabUnavailable, Step
+from netlab import Impairment, Lab, Step
 from netlab.duet_in_lab import call, duet_server
 
 OUTAGE_FROM_S, OUTAGE_S, DURATION_S = 6.0, 10.0, 28.0
-
-
-@pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    try:
-        async with Lab.create() as running:
-            yield running
-    except LabUnavailable as error:
-        pytest.skip(f"network namespaces unavailable: {error}")
 
 
 async def test_a_ten_second_path_outage_recovers_by_itself(lab: Lab) -> None:

@@ -89,7 +89,9 @@ async def test_an_audio_only_call_stays_audio_only_across_a_restart(tmp_path: Pa
         await asyncio.gather(host.wait_connected(15), guest.wait_connected(15))
         await host.set_mode(CallMode.AUDIO_ONLY)
         await asyncio.gather(host.wait_mode(CallMode.AUDIO_ONLY, 5), guest.wait_mode(CallMode.AUDIO_ONLY, 5))
-        await asyncio.sleep(0.5)  # let the mode event reach the database (flushed every 0.2 s)
+        async with server.api() as api:  # reading the events flushes the batched writer: the mode is stored
+            stored = (await api.get(f"/v1/rooms/{room['id']}/events")).json()["items"]
+        assert [e["data"]["mode"] for e in stored if e["type"] == "mode"] == ["audio-only"]
         welcomes = [asyncio.create_task(p.wait_frame("welcome", 30)) for p in (host, guest)]
         await server.kill()
         await server.start()

@@ -10,7 +10,7 @@ import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -33,15 +33,6 @@ from netlab.probes import Arrival, UdpSink, ping, send_udp
 pytestmark = pytest.mark.asyncio
 
 _PORT = 9000
-
-
-@pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    try:
-        async with Lab.create() as running:
-            yield running
-    except LabUnavailable as error:
-        pytest.skip(f"network namespaces unavailable: {error}")
 
 
 async def _udp(
