@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     """Pre-call connection tests (server-side echo peers) running at once; more get 429."""
     precall_max_s: float = Field(default=15.0, gt=0)
     """Hard limit on one pre-call test's echo peer, in seconds; it closes itself then."""
+    precall_duration_s: float = Field(default=8.0, gt=0)
+    """How long a pre-call test runs, connecting included, in seconds (shorter than ``precall_max_s``)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -135,6 +137,11 @@ class Settings(BaseSettings):
         self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
         self._check_phone()
         self._check_turn()
+        if self.precall_duration_s >= self.precall_max_s:
+            raise ValueError(
+                f"DUET_PRECALL_DURATION_S ({self.precall_duration_s:g} s) must be shorter than "
+                f"DUET_PRECALL_MAX_S ({self.precall_max_s:g} s), the echo peer's hard limit"
+            )
         return self
 
     def _check_turn(self) -> None:

@@ -6,6 +6,12 @@ limit, so a test nobody ends still ends. :class:`EchoPeers` caps how many run at
 
 Non-trickle: the offer carries all of the client's candidates, and aiortc writes all of its own
 into the answer.
+
+The echo peer declines the ``abs-send-time`` RTP header extension, so aiortc's receive-side,
+delay-based bandwidth estimate (REMB) never runs: it times packets on the server's event loop,
+where the server's own load (decoding and re-encoding the echo) reads as a congested network and
+holds a browser's sending bitrate near 70 kbit/s on a loopback link. Without it the browser's
+loss-based controller sets the rate, and a test measures the path rather than the server.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
@@ -23,9 +29,20 @@ from media.errors import ParticipantError
 from media.ice import rtc_configuration
 from signaling.messages import IceServer
 
-__all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy"]
+__all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy", "without_abs_send_time"]
 
 _log = logging.getLogger(__name__)
+
+_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+"""The RTP header extension aiortc's REMB estimator needs (draft-alvestrand-rmcat-remb)."""
+
+
+def without_abs_send_time(sdp: str) -> str:
+    """``sdp`` without its ``a=extmap`` lines for ``abs-send-time`` (line endings kept as CRLF)."""
+    lines = [
+        line for line in sdp.splitlines() if not (line.startswith("a=extmap:") and _ABS_SEND_TIME in line)
+    ]
+    return "\r\n".join(lines) + "\r\n"
 
 
 class EchoPeersBusy(ParticipantError):
@@ -66,7 +83,8 @@ class EchoPeer:
             raise RuntimeError("answer() expects a new echo peer, got one that already answered")
         self._timer = asyncio.create_task(self._expire(), name="duet-echo-expire")
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_abs_send_time(offer_sdp), type="offer")
+            await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except BaseException:
             await self.close()
@@ -99,6 +117,9 @@ class EchoPeers:
 
     def __len__(self) -> int:
         return len(self._peers)
+
+    def __iter__(self) -> Iterator[EchoPeer]:
+        return iter(list(self._peers))
 
     async def answer(self, offer_sdp: str, ice_servers: Sequence[IceServer]) -> str:
         """Start an echo peer for ``offer_sdp``; raise :class:`EchoPeersBusy` when the cap is reached."""

@@ -1,7 +1,9 @@
 """``duet check``: the pre-call connection test, headless.
 
-Offers synthetic audio and video to the room's echo peer (``POST /s/{room_id}/check``, a complete
-offer: aiortc writes every candidate into the SDP), counts the frames that come back, then reads
+Asks the server for the ICE servers to gather with (``POST /s/{room_id}/check/config``: TURN with
+fresh credentials, as in ``welcome``), offers synthetic audio and video to the room's echo peer
+(``POST /s/{room_id}/check``, a complete offer: aiortc writes every candidate into the SDP), counts
+the frames that come back, then reads
 getStats: remote-inbound-rtp ``roundTripTime``, ``fractionLost`` (/256, RFC 3550 §6.4.1) and
 ``jitter`` (RTP clock units) as the echo peer saw our streams, and our outbound bytes for the
 sending bitrate. :mod:`media.precall_verdict` turns that into words.
@@ -23,10 +25,17 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from media.ice import rtc_configuration
 from media.join_url import parse_join_url
-from media.precall_verdict import PrecallMeasurement, PrecallVerdict, verdict
+from media.precall_verdict import (
+    CandidateType,
+    PrecallMeasurement,
+    PrecallVerdict,
+    connect_failure,
+    verdict,
+)
 from media.received import ReceivedMedia
 from media.sources import SyntheticSource
 from media.stats_report import FRACTION_LOST_SCALE, jitter_seconds
+from signaling.messages import IceServer
 
 __all__ = ["CheckReport", "format_check", "run_check"]
 
@@ -66,10 +75,11 @@ def _measure(stats: list[Any], connected_for_s: float) -> dict[str, float | None
     losses = [
         _get(e, "fractionLost") / FRACTION_LOST_SCALE for e in remote if _get(e, "fractionLost") is not None
     ]
-    jitters = [
+    jitters = [  # of the audio, as the verdict's sources judge it
         j
         for e in remote
-        if (j := jitter_seconds(_get(e, "jitter"), _CLOCK_RATES.get(_get(e, "kind") or ""))) is not None
+        if _get(e, "kind") == "audio"
+        and (j := jitter_seconds(_get(e, "jitter"), _CLOCK_RATES["audio"])) is not None
     ]
     sent = sum(int(_get(e, "bytesSent") or 0) for e in stats if _get(e, "type") == "outbound-rtp")
     return {
@@ -90,6 +100,16 @@ def _post_json(url: str, body: dict[str, str], timeout_s: float) -> dict[str, An
         return answer
 
 
+def _gathered(sdp: str) -> set[CandidateType]:
+    """The candidate types in an SDP's ``a=candidate`` lines (``... typ host ...``)."""
+    types = set()
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:") and " typ " in line:
+            with contextlib.suppress(ValueError):
+                types.add(CandidateType(line.split(" typ ", 1)[1].split()[0]))
+    return types
+
+
 def _http_failure(exc: urllib.error.HTTPError) -> str:
     try:
         message = json.loads(exc.read()).get("message", "")
@@ -105,8 +125,21 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
     """
     join = parse_join_url(url)
     started = time.monotonic()
+    base = f"{join.base_url}/s/{join.room_id}/check"
+    try:
+        config = await asyncio.to_thread(
+            _post_json, f"{base}/config", {"token": join.token}, connect_timeout_s
+        )
+        ice_servers = [IceServer.model_validate(server) for server in config["ice_servers"]]
+    except urllib.error.HTTPError as exc:
+        return _report(started, PrecallMeasurement(connected=False), _http_failure(exc))
+    except (OSError, ValueError, KeyError) as exc:
+        unreachable = f"the server could not be reached ({exc})"
+        return _report(started, PrecallMeasurement(connected=False), unreachable)
+    urls = [u for server in ice_servers for u in server.urls]
     received = ReceivedMedia()
-    pc = RTCPeerConnection(rtc_configuration([]))  # explicit and empty: never a public STUN server
+    # Explicit, possibly empty: never aiortc's default public STUN server.
+    pc = RTCPeerConnection(rtc_configuration(ice_servers))
     tracks = SyntheticSource().create_tracks()
     readers: list[asyncio.Task[None]] = []
     connected, ended = asyncio.Event(), asyncio.Event()
@@ -130,9 +163,7 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         await pc.setLocalDescription(await pc.createOffer())
         body = {"token": join.token, "sdp": pc.localDescription.sdp, "type": "offer"}
         try:
-            answer = await asyncio.to_thread(
-                _post_json, f"{join.base_url}/s/{join.room_id}/check", body, connect_timeout_s
-            )
+            answer = await asyncio.to_thread(_post_json, base, body, connect_timeout_s)
         except urllib.error.HTTPError as exc:
             failure = _http_failure(exc)
         except (OSError, ValueError) as exc:
@@ -144,8 +175,12 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
             for future in waiting:
                 future.cancel()
             if not connected.is_set():
-                failure = (
-                    f"ICE/DTLS did not connect within {connect_timeout_s:.0f} s (a firewall blocks UDP?)"
+                failure = "; ".join(
+                    connect_failure(
+                        gathered=_gathered(pc.localDescription.sdp),
+                        stun=any(u.startswith("stun") for u in urls),
+                        turn=any(u.startswith("turn") for u in urls),
+                    )
                 )
             else:
                 connected_at = time.monotonic()
@@ -159,6 +194,15 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         for track in tracks:
             track.stop()
     measurement = PrecallMeasurement(connected=failure is None, **values)
+    return _report(started, measurement, failure, received)
+
+
+def _report(
+    started: float,
+    measurement: PrecallMeasurement,
+    failure: str | None,
+    received: ReceivedMedia | None = None,
+) -> CheckReport:
     result: PrecallVerdict = verdict(measurement, failure=failure)
     return CheckReport(
         verdict=result.verdict.value,
@@ -169,8 +213,8 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         loss=measurement.loss,
         jitter_s=measurement.jitter_s,
         bitrate_bps=measurement.bitrate_bps,
-        audio_frames_echoed=received.frames("audio"),
-        video_frames_echoed=received.frames("video"),
+        audio_frames_echoed=received.frames("audio") if received else 0,
+        video_frames_echoed=received.frames("video") if received else 0,
         duration_s=time.monotonic() - started,
     )
 

@@ -1,42 +1,52 @@
 """The pre-call test's verdict: from what an ~8 s echo test measured to one sentence a person can act on.
 
-A pure function, no clock and no IO. The bands are duet's own, set to agree (approximately; none of
-these products publishes one exact table for this question) with what others use before a call:
+A pure function, no clock and no IO. The bands are duet's own, set from what others publish (none
+of them answers exactly this question, so each constant says which source it follows):
 
-* Jitsi Meet's pre-join connection status rates the pre-call test from its packet loss and
-  throughput: heavy loss or little throughput (a few hundred kbit/s) is "poor" (audio only at best).
-* Twilio Video's Preflight API (``runPreflight``) grades round-trip time, jitter and packet loss
-  into a 1-5 quality score; its "excellent" bands are roughly RTT < 150 ms, jitter < 30 ms and loss
-  < 1 %, and it calls loss above ~5 % or RTT above ~400 ms poor.
-* Daily's call quality test (``testCallQuality``) answers good / warning / bad from loss and RTT,
-  with a few percent of loss already a warning.
-* ITU-T G.114 puts one-way delay above ~400 ms (round trip ~800 ms+) past usable conversation;
-  G.107's E-model loses roughly a quality class per few percent of loss for Opus-like codecs.
+* Jitsi Meet's pre-join test (jitsi/jitsi-meet ``react/features/base/premeeting/functions.ts``:
+  ``LOSS_AUDIO_THRESHOLDS = [0.33, 0.05]``, ``LOSS_VIDEO_THRESHOLDS = [0.33, 0.1, 0.05]``,
+  ``THROUGHPUT_AUDIO_THRESHOLDS = [8, 20]`` and ``THROUGHPUT_VIDEO_THRESHOLDS = [60, 750]`` kbit/s)
+  judges loss and throughput only: calls impossible below 8 kbit/s or above 33 % loss, no video
+  below 60 kbit/s, and loss above 5 % is no longer "good" (audio clipping, video tearing).
+* Twilio Video's ``runPreflight`` reports round trip, jitter and loss without a verdict; Twilio's
+  diagnostics app (twilio/twilio-video-diagnostics-react-app ``getQualityScore.ts``) calls an
+  average round trip of 400 ms or more, jitter of 30 ms or more, loss of 8 % or more or a bitrate
+  of 150 kbit/s or less "bad"; the twilio-video.js 2.8.0-beta.1 notes give audio jitter < 30 ms and
+  loss < 1 % as optimal.
+* Daily's ``testCallQuality()`` (docs.daily.co): good below 5 % send loss and 300 ms maximum round
+  trip; warning at 5-10 % and 300-600 ms; bad from 10 % and 600 ms. Daily Prebuilt turns the
+  camera off at "bad".
+* LiveKit's connection quality (livekit/livekit ``pkg/sfu/connectionquality``): Opus audio with FEC
+  falls to POOR at 11.25 % loss; video at 6 %.
+* ITU-T G.114 (05/2003): a one-way delay of 400 ms "should not be exceeded for general network
+  planning".
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["PrecallMeasurement", "PrecallVerdict", "Verdict", "verdict"]
+__all__ = ["CandidateType", "PrecallMeasurement", "PrecallVerdict", "Verdict", "connect_failure", "verdict"]
 
 VIDEO_MAX_RTT_S = 0.4
-"""Round trip above which video is not recommended (Twilio preflight: RTT > ~400 ms is poor)."""
+"""Round trip above which video is not recommended (Twilio diagnostics: >= 400 ms is bad; Daily: warning)."""
 VIDEO_MAX_LOSS = 0.05
-"""Packet loss (fraction) above which video is not recommended (Twilio/Daily: > ~5 % is poor/warning)."""
-VIDEO_MAX_JITTER_S = 0.05
-"""Jitter above which video is not recommended (Twilio preflight: excellent < 30 ms; 50 ms is fair)."""
-VIDEO_MIN_BITRATE_BPS = 250_000
-"""Sending bitrate below which video is not recommended (Jitsi pre-join: a few hundred kbit/s is poor)."""
-AUDIO_MAX_RTT_S = 1.0
-"""Round trip above which even audio is not usable (ITU-T G.114: one way > 400 ms, plus slack)."""
-AUDIO_MAX_LOSS = 0.15
-"""Loss above which even Opus with FEC breaks up (E-model, Twilio's lowest score band)."""
+"""Loss (fraction) above which video is not recommended (Jitsi: > 5 % is not good; Daily: warning)."""
+VIDEO_MAX_JITTER_S = 0.03
+"""Audio jitter above which video is not recommended (Twilio: < 30 ms optimal, >= 30 ms bad)."""
+VIDEO_MIN_BITRATE_BPS = 150_000
+"""Upstream bitrate below which video is not recommended (Twilio diagnostics: <= 150 kbit/s is bad)."""
+AUDIO_MAX_RTT_S = 0.8
+"""Round trip above which even audio is not usable: twice G.114's 400 ms one-way limit (Daily: bad)."""
+AUDIO_MAX_LOSS = 0.11
+"""Loss above which even audio breaks up (LiveKit: Opus with FEC is POOR at 11.25 %; Daily: bad at 10 %)."""
 AUDIO_MAX_JITTER_S = 0.1
-"""Jitter above which a jitter buffer adds too much delay for conversation (Twilio's lowest band)."""
-AUDIO_MIN_BITRATE_BPS = 30_000
-"""Sending bitrate below which even Opus voice (~20-32 kbit/s plus headers) does not fit."""
+"""Audio jitter above which the jitter buffer's delay spoils conversation: duet's own choice (no source
+above gives an audio-only limit; 100 ms of buffering plus a typical round trip nears G.114's limit)."""
+AUDIO_MIN_BITRATE_BPS = 20_000
+"""Upstream bitrate below which even voice does not fit (Jitsi: >= 20 kbit/s full audio, < 8 impossible)."""
 
 
 class Verdict(enum.StrEnum):
@@ -107,6 +117,36 @@ def _reasons(m: PrecallMeasurement, rtt: float, loss: float, jitter: float, bitr
     if m.bitrate_bps is not None and m.bitrate_bps < bitrate:
         reasons.append(f"sending {m.bitrate_bps / 1000:.0f} kbit/s < {bitrate / 1000:.0f} kbit/s")
     return reasons
+
+
+class CandidateType(enum.StrEnum):
+    """An ICE candidate's type (RFC 8445 §5.1.1; ``typ`` in SDP, ``candidateType`` in getStats)."""
+
+    HOST = "host"
+    SRFLX = "srflx"
+    PRFLX = "prflx"
+    RELAY = "relay"
+
+
+def connect_failure(*, gathered: Collection[CandidateType], stun: bool, turn: bool) -> tuple[str, ...]:
+    """Why a test that never connected failed, from what the client could gather.
+
+    ``gathered``: the types of the client's own candidates; ``stun`` / ``turn``: whether the server
+    handed out a STUN / TURN server to gather them with. A STUN server answers over UDP, so no
+    server-reflexive candidate means UDP to it is blocked; no relay candidate means the TURN server
+    could not be reached (or refused the credentials); candidates but no connection means the
+    connectivity checks between the two were dropped.
+    """
+    if not gathered:
+        return ("your browser or network allows no WebRTC connection: UDP blocked and no relay reachable",)
+    reasons = []
+    if stun and CandidateType.SRFLX not in gathered:
+        reasons.append("UDP seems blocked: the STUN server did not answer")
+    if turn and CandidateType.RELAY not in gathered:
+        reasons.append("the TURN relay is unreachable")
+    if not reasons or reasons == ["the TURN relay is unreachable"]:
+        reasons.append("the connection checks to the server failed: UDP to the server is blocked")
+    return tuple(reasons)
 
 
 def verdict(m: PrecallMeasurement, *, failure: str | None = None) -> PrecallVerdict:

@@ -10,8 +10,9 @@ The server under test comes from the ``server`` fixture in ``tests/conftest.py``
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,13 @@ class Participant:
 LaunchParticipant = Callable[..., Awaitable[Participant]]
 
 
+def _in_namespace(script: Path, netns: str) -> str:
+    """An executable that starts Chromium inside network namespace ``netns`` with the flags it is given."""
+    script.write_text(f'#!/bin/sh\nexec ip netns exec {shlex.quote(netns)} {shlex.quote(CHROMIUM)} "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
 @pytest.fixture
 async def participant(tmp_path: Path) -> AsyncIterator[LaunchParticipant]:
     """Factory: ``await participant("host")`` launches a browser for one person.
@@ -65,21 +73,31 @@ async def participant(tmp_path: Path) -> AsyncIterator[LaunchParticipant]:
     ``phone=True`` gives it a phone-sized window (390 x 844 CSS pixels) instead of a desktop one.
     ``camera_file`` replaces the fake camera's test pattern with a Y4M video file, played at the
     frame rate its header says (a real slow camera: the fake device itself never goes below 5 fps).
+    ``netns`` runs the browser inside that network namespace (``ip netns exec``, e.g. a lab's ``a``;
+    Playwright talks to it over a pipe, so it needs no network to the test); ``args`` are extra flags.
     """
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package or set DUET_CHROMIUM")
     async with async_playwright() as playwright:
         contexts: list[BrowserContext] = []
 
-        async def launch(name: str, *, phone: bool = False, camera_file: Path | None = None) -> Participant:
-            args = list(CHROMIUM_ARGS)
+        async def launch(
+            name: str,
+            *,
+            phone: bool = False,
+            camera_file: Path | None = None,
+            netns: str | None = None,
+            args: Sequence[str] = (),
+        ) -> Participant:
+            flags = [*CHROMIUM_ARGS, *args]
             if camera_file is not None:
-                args.append(f"--use-file-for-fake-video-capture={camera_file}")
+                flags.append(f"--use-file-for-fake-video-capture={camera_file}")
+            executable = CHROMIUM if netns is None else _in_namespace(tmp_path / f"chromium-{name}.sh", netns)
             context = await playwright.chromium.launch_persistent_context(
                 user_data_dir=str(tmp_path / f"chromium-{name}"),
-                executable_path=CHROMIUM,
+                executable_path=executable,
                 headless=True,
-                args=args,
+                args=flags,
                 viewport=PHONE if phone else DESKTOP,
                 permissions=["camera", "microphone"],
             )

@@ -71,3 +71,94 @@ async def test_duet_check_command_prints_the_verdict(server: RunningServer) -> N
     report = json.loads(out)
     assert (report["verdict"], report["words"], report["connected"]) == ("video", "video will work", True)
     assert report["video_frames_echoed"] > 0
+
+
+@pytest.mark.parametrize(
+    "server_settings",
+    [{"turn_urls": ["turn:127.0.0.1:3478"], "turn_secret": "s3cret", "precall_duration_s": 6}],
+)
+async def test_config_hands_out_fresh_turn_credentials(
+    server: RunningServer, server_settings: dict[str, Any]
+) -> None:
+    room = await server.create_room()
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    async with server.client() as client:
+        response = await client.post(f"/s/{room['id']}/check/config", json={"token": token})
+        refused = await client.post(f"/s/{room['id']}/check/config", json={"token": "nope"})
+    assert response.status_code == 200, response.text
+    config = response.json()
+    assert config["duration_s"] == 6
+    [turn] = config["ice_servers"]
+    assert turn["urls"] == ["turn:127.0.0.1:3478"]
+    expiry, user = turn["username"].split(":")
+    assert user == f"{room['id']}.guest" and int(expiry) > time.time()
+    assert turn["credential"]
+    assert refused.status_code == 401 and refused.json()["code"] == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    ("figures", "verdict", "reasons"),
+    [
+        (
+            {"connected": True, "rtt_s": 0.02, "loss": 0.0, "jitter_s": 0.005, "bitrate_bps": 900_000},
+            "video",
+            [],
+        ),
+        (
+            {"connected": True, "rtt_s": 0.02, "loss": 0.07, "jitter_s": 0.005, "bitrate_bps": 900_000},
+            "audio-only",
+            ["packet loss 7.0 % > 5 %"],
+        ),
+        (
+            {"connected": False, "gathered": []},
+            "cannot-connect",
+            ["your browser or network allows no WebRTC connection: UDP blocked and no relay reachable"],
+        ),
+        (
+            {"connected": False, "gathered": ["host"]},
+            "cannot-connect",
+            ["the connection checks to the server failed: UDP to the server is blocked"],
+        ),
+    ],
+)
+async def test_verdict_in_words(
+    server: RunningServer, figures: dict[str, Any], verdict: str, reasons: list[str]
+) -> None:
+    room = await server.create_room()
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    async with server.client() as client:
+        response = await client.post(f"/s/{room['id']}/check/verdict", json={"token": token, **figures})
+    assert response.status_code == 200, response.text
+    assert response.json()["verdict"] == verdict
+    assert response.json()["reasons"] == reasons
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"connected": True, "loss": 1.5},
+        {"connected": True, "rtt_s": -1},
+        {"connected": False, "gathered": ["x"]},
+        {},
+    ],
+)
+async def test_verdict_refuses_nonsense(server: RunningServer, body: dict[str, Any]) -> None:
+    room = await server.create_room()
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    async with server.client() as client:
+        response = await client.post(f"/s/{room['id']}/check/verdict", json={"token": token, **body})
+        forged = await client.post(f"/s/{room['id']}/check/verdict", json={"token": "x", "connected": True})
+    assert response.status_code == 422
+    assert response.json()["code"] and response.json()["message"]
+    assert forged.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/check", "/s/{room}/check"])
+async def test_the_check_page_is_served_with_its_security_headers(server: RunningServer, path: str) -> None:
+    room = await server.create_room()
+    async with server.client() as client:
+        response = await client.get(path.format(room=room["id"]))
+    assert response.status_code == 200
+    assert 'id="precall-run"' in response.text and 'id="paste-form"' in response.text
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"

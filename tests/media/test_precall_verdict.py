@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from media.precall_verdict import PrecallMeasurement, Verdict, verdict
+from media.precall_verdict import CandidateType, PrecallMeasurement, Verdict, connect_failure, verdict
 
 
 @pytest.mark.parametrize(
@@ -15,12 +15,14 @@ from media.precall_verdict import PrecallMeasurement, Verdict, verdict
         (None, None, None, None, Verdict.VIDEO),  # connected, nothing measured: no evidence against
         (0.5, 0.0, 0.01, 800_000, Verdict.AUDIO_ONLY),  # long round trip
         (0.08, 0.08, 0.01, 800_000, Verdict.AUDIO_ONLY),  # 8 % loss
-        (0.08, 0.0, 0.07, 800_000, Verdict.AUDIO_ONLY),  # jittery
+        (0.08, 0.0, 0.04, 800_000, Verdict.AUDIO_ONLY),  # jittery
         (0.08, 0.0, 0.01, 100_000, Verdict.AUDIO_ONLY),  # too thin for video
-        (1.5, 0.0, 0.01, 800_000, Verdict.PHONE),  # satellite-like delay
+        (0.9, 0.0, 0.01, 800_000, Verdict.PHONE),  # satellite-like delay
         (0.08, 0.25, 0.01, 800_000, Verdict.PHONE),  # a quarter of packets lost
         (0.08, 0.0, 0.2, 800_000, Verdict.PHONE),
-        (0.08, 0.0, 0.01, 20_000, Verdict.PHONE),  # not even voice fits
+        (0.08, 0.0, 0.01, 15_000, Verdict.PHONE),  # not even voice fits
+        (0.3, 0.04, 0.02, 300_000, Verdict.VIDEO),  # under every video limit
+        (0.7, 0.10, 0.09, 30_000, Verdict.AUDIO_ONLY),  # under every audio limit, over every video one
     ],
 )
 def test_verdict_bands(
@@ -53,3 +55,28 @@ def test_words_and_reasons() -> None:
 def test_measurement_refuses_impossible_values(field: str) -> None:
     with pytest.raises(ValueError, match=field):
         PrecallMeasurement(connected=True, **{field: -1.0})
+
+
+H, S, R = CandidateType.HOST, CandidateType.SRFLX, CandidateType.RELAY
+
+
+@pytest.mark.parametrize(
+    ("gathered", "stun", "turn", "expected"),
+    [
+        (set(), False, False, ["no WebRTC connection: UDP blocked and no relay reachable"]),
+        (set(), True, True, ["no WebRTC connection: UDP blocked and no relay reachable"]),
+        ({H}, False, False, ["the connection checks to the server failed"]),  # candidates, no answer
+        ({H}, True, False, ["UDP seems blocked: the STUN server did not answer"]),
+        ({H, S}, True, True, ["the TURN relay is unreachable", "checks to the server failed"]),
+        ({H}, False, True, ["the TURN relay is unreachable", "checks to the server failed"]),
+        ({H}, True, True, ["UDP seems blocked", "the TURN relay is unreachable"]),
+        ({H, S, R}, True, True, ["the connection checks to the server failed"]),
+    ],
+)
+def test_why_a_test_could_not_connect(
+    gathered: set[CandidateType], stun: bool, turn: bool, expected: list[str]
+) -> None:
+    reasons = connect_failure(gathered=gathered, stun=stun, turn=turn)
+    assert len(reasons) == len(expected)
+    for reason, words in zip(reasons, expected, strict=True):
+        assert words in reason

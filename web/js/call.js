@@ -295,7 +295,8 @@ export class Call extends EventTarget {
       case "completed":
         return this.#setState("connected");
       case "disconnected":
-        // Restart 2 s into `disconnected` (Chromium says so ~2.5 s into an outage), and again on `failed`.
+        // Restart 2 s into `disconnected` (Chromium 156 says so 5.6-6.0 s into a total outage,
+        // tests/e2e/test_browser_path_outage.py), and again on `failed`.
         this.#restartTimer = window.setTimeout(() => this.#restartIce(), DISCONNECTED_RESTART_MS);
         return this.#setState("reconnecting");
       case "failed":

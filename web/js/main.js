@@ -3,10 +3,10 @@
 
 import { LocalMedia } from "./media.js";
 import { PreJoin } from "./prejoin.js";
-import { fetchPreview, readJoinLink } from "./preview.js";
+import { fetchPreview, joinPath, readJoinLink } from "./preview.js";
 import { Session } from "./session.js";
 import { messagePages } from "./texts.js";
-import { showMessage, showView } from "./ui.js";
+import { byId, showMessage, showView } from "./ui.js";
 
 /**
  * The test and debugging hook: the session's state and its current peer
@@ -16,8 +16,46 @@ import { showMessage, showView } from "./ui.js";
 const hook = { state: "loading", pc: null };
 Object.defineProperty(window, "duet", { value: hook, enumerable: false });
 
+/**
+ * `/check` without a link: ask for one, then open its check page.
+ * A link to another server is refused: its token is for that server only.
+ */
+function askForLink() {
+  hook.state = "paste";
+  showView("paste");
+  const form = /** @type {HTMLFormElement} */ (byId("paste-form"));
+  const input = /** @type {HTMLInputElement} */ (byId("paste-link"));
+  const error = byId("paste-error");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    let link = null;
+    let url = null;
+    try {
+      url = new URL(input.value.trim(), window.location.href);
+      link = readJoinLink(url);
+    } catch {
+      // not a URL at all
+    }
+    if (!link || !url) {
+      error.textContent = "That is not a complete join link. Paste the whole link; it ends with “#t=” and a code.";
+    } else if (url.origin !== window.location.origin) {
+      error.textContent = `That link is for ${url.host}. Open ${url.host}/check to test with it.`;
+    } else {
+      window.location.assign(joinPath(link, true));
+      return;
+    }
+    error.hidden = false;
+    input.focus();
+  });
+  input.focus();
+}
+
 async function main() {
   showView("loading");
+  if (/^\/check\/?$/u.test(window.location.pathname)) {
+    askForLink();
+    return;
+  }
   const link = readJoinLink(window.location);
   if (!link) {
     hook.state = "error";
@@ -34,8 +72,8 @@ async function main() {
   document.title = `${preview.room.title} · duet`;
 
   const media = new LocalMedia();
-  hook.state = "prejoin";
-  await new PreJoin(media, preview).run();
+  hook.state = link.check ? "check" : "prejoin";
+  await new PreJoin(media, preview, link).run();
 
   new Session({ link, preview, media, hook }).join();
 }

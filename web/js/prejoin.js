@@ -1,14 +1,19 @@
 // The pre-join screen: who the session is with, a camera preview, a microphone
-// level meter, device pickers, camera and microphone switches, "our backup
-// plan" (the phone numbers to use if the internet fails), and Join.
+// level meter, device pickers, camera and microphone switches, a connection
+// test, "our backup plan" (the phone numbers to use if the internet fails), and
+// Join. On the check page (`/s/{room}/check`) the same screen without joining:
+// its button goes to the session instead.
 
 import { readBackupPlan, renderBackupPlan } from "./backup.js";
 import { LevelMeter } from "./meter.js";
+import { PrecallPanel } from "./precallpanel.js";
+import { joinPath } from "./preview.js";
 import { initials, joinHint, startsAt } from "./texts.js";
 import { byId, setPressed, showLocalVideo, showView } from "./ui.js";
 
 /** @typedef {import("./media.js").LocalMedia} LocalMedia */
 /** @typedef {import("./preview.js").Preview} Preview */
+/** @typedef {import("./preview.js").JoinLink} JoinLink */
 /** @typedef {"audio" | "video"} Kind */
 
 /** @type {Readonly<Record<Kind, {select: string, none: string, unnamed: string}>>} */
@@ -20,6 +25,7 @@ const PICKERS = Object.freeze({
 /** Runs the pre-join screen until the person clicks Join. */
 export class PreJoin {
   #media;
+  #link;
   #peerName;
   #meter = new LevelMeter(byId("mic-meter"));
   #video = /** @type {HTMLVideoElement} */ (byId("preview-video"));
@@ -35,12 +41,16 @@ export class PreJoin {
   /**
    * @param {LocalMedia} media
    * @param {Preview} preview
+   * @param {JoinLink} link  `link.check`: the check page, which tests but does not join.
    */
-  constructor(media, preview) {
+  constructor(media, preview, link) {
     this.#media = media;
+    this.#link = link;
     this.#peerName = preview.peer.name;
     byId("prejoin-room-title").textContent = preview.room.title;
-    byId("prejoin-heading").textContent = `Your session with ${preview.peer.name}`;
+    byId("prejoin-heading").textContent = link.check
+      ? `Check your set-up for your session with ${preview.peer.name}`
+      : `Your session with ${preview.peer.name}`;
     byId("prejoin-you").textContent = preview.you.name;
     byId("preview-initials").textContent = initials(preview.you.name);
     const start = preview.room.starts_at ? new Date(preview.room.starts_at) : null;
@@ -54,12 +64,14 @@ export class PreJoin {
   }
 
   /**
-   * Show the screen, start the camera and microphone, resolve on Join.
+   * Show the screen, start the camera and microphone, resolve on Join (on the
+   * check page, its button opens the session's page instead, so it never resolves).
    * @returns {Promise<void>}
    */
   async run() {
     const signal = this.#listening.signal;
     showView("prejoin");
+    new PrecallPanel(this.#link, this.#media, signal);
     this.#render();
     this.#media.addEventListener("change", () => this.#render(), { signal });
     this.#media.addEventListener("devices", () => this.#fillPickers(), { signal });
@@ -76,7 +88,12 @@ export class PreJoin {
     this.#join.textContent = "Getting your devices ready…";
     await this.#media.start();
     this.#join.disabled = false;
-    this.#join.textContent = "Join now";
+    this.#join.textContent = this.#link.check ? "Go to the session" : "Join now";
+    if (this.#link.check) {
+      joined.then(() => window.location.assign(joinPath(this.#link)));
+      await this.#fillPickers();
+      return new Promise(() => {}); // the check page stays until the person leaves it
+    }
     await this.#fillPickers();
     await joined;
     this.#listening.abort();

@@ -8,6 +8,7 @@
  * @typedef {object} JoinLink
  * @property {string} roomId  The path segment, as in the address (URL-encoded).
  * @property {string} token
+ * @property {boolean} check  The link opens the connection test page, not the call.
  *
  * @typedef {object} PreviewPerson
  * @property {"host" | "guest"} role
@@ -28,12 +29,13 @@
  */
 
 /**
- * Read `/s/{room_id}#t={token}`; `null` when the path or the token is missing.
+ * Read `/s/{room_id}#t={token}` (the call) or `/s/{room_id}/check#t={token}`
+ * (the connection test page); `null` when the path or the token is missing.
  * @param {{pathname: string, hash: string}} location
  * @returns {JoinLink | null}
  */
 export function readJoinLink(location) {
-  const path = /^\/s\/([^/]+)\/?$/u.exec(location.pathname);
+  const path = /^\/s\/([^/]+)(\/check)?\/?$/u.exec(location.pathname);
   if (!path) return null;
   let token = null;
   for (const part of location.hash.replace(/^#/u, "").split("&")) {
@@ -46,7 +48,16 @@ export function readJoinLink(location) {
     }
   }
   if (!token) return null;
-  return { roomId: path[1], token };
+  return { roomId: path[1], token, check: path[2] !== undefined };
+}
+
+/**
+ * The address of the call for `link` (`/s/{room_id}#t=…`), or of its check page.
+ * @param {JoinLink} link
+ * @param {boolean} [check]
+ */
+export function joinPath(link, check = false) {
+  return `/s/${link.roomId}${check ? "/check" : ""}#t=${encodeURIComponent(link.token)}`;
 }
 
 /**

@@ -280,3 +280,49 @@ export const phone = Object.freeze({
   micHeld: "You're talking by phone, so this microphone stays off. Hang up your phone to use it again.",
   micHeldTitle: "You're on the phone: this microphone is off",
 });
+
+/** The pre-call connection test: what each phase and each verdict says (media/precall_verdict.py). */
+export const precall = Object.freeze({
+  run: "Test my connection",
+  again: "Test again",
+  phases: Object.freeze({
+    config: "Starting the test…",
+    gathering: "Looking for a route to duet…",
+    connecting: "Connecting to duet…",
+    measuring: "Measuring your connection…",
+    judging: "Almost done…",
+  }),
+  /** @type {Readonly<Record<string, {title: string, advice: string}>>} */
+  verdicts: Object.freeze({
+    video: { title: "Video will work", advice: "Your connection can carry a video call." },
+    "audio-only": {
+      title: "Audio only recommended",
+      advice: "Video may stall on this connection. Join anyway: duet offers audio only if video lags.",
+    },
+    phone: {
+      title: "Phone recommended",
+      advice: "This connection may not carry even audio well. Keep the backup plan's numbers at hand.",
+    },
+    "cannot-connect": {
+      title: "Cannot connect",
+      advice: "A call would not connect from this network. Try another network, or use the backup plan.",
+    },
+  }),
+});
+
+/**
+ * A figure of the connection test for people: "42 ms", "1.5 %", "820 kbit/s", or "–".
+ * @param {"rtt" | "loss" | "jitter" | "bitrate"} what
+ * @param {number | null} value  Seconds, a fraction, or bits per second.
+ */
+export function precallFigure(what, value) {
+  if (value === null || !Number.isFinite(value)) return "–";
+  switch (what) {
+    case "loss":
+      return `${(value * 100).toFixed(1)} %`;
+    case "bitrate":
+      return value >= 1e6 ? `${(value / 1e6).toFixed(1)} Mbit/s` : `${Math.round(value / 1000)} kbit/s`;
+    default:
+      return `${Math.round(value * 1000)} ms`;
+  }
+}

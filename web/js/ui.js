@@ -19,10 +19,10 @@ export function byId(id) {
   return /** @type {T} */ (element);
 }
 
-/** @typedef {"loading" | "message" | "prejoin" | "call" | "left"} ViewName */
+/** @typedef {"loading" | "message" | "paste" | "prejoin" | "call" | "left"} ViewName */
 
 /** @type {readonly ViewName[]} */
-const VIEWS = Object.freeze(["loading", "message", "prejoin", "call", "left"]);
+const VIEWS = Object.freeze(["loading", "message", "paste", "prejoin", "call", "left"]);
 
 /**
  * Show one screen, hide the others.

@@ -1,16 +1,34 @@
-"""``POST /s/{room_id}/check``: the pre-call connection test's offer/answer (an echo peer answers)."""
+"""The pre-call connection test, for anyone holding a join link (docs/protocol.md, "Pre-call test").
+
+1. ``POST /s/{room_id}/check/config``: the ICE servers to gather with (TURN credentials included)
+   and how long to measure;
+2. ``POST /s/{room_id}/check``: a complete offer; a server-side echo peer answers and sends back
+   what it receives;
+3. ``POST /s/{room_id}/check/verdict``: what the client measured (or which candidates it gathered
+   when it could not connect) in, the verdict in words out. One verdict function serves the page
+   and ``duet check``.
+
+``GET /s/{room_id}/check`` and ``GET /check`` serve the page (the token stays in the fragment).
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.deps import ServicesDep
 from app.errors import Invalid, TooManyRequests, Unauthorized, Unavailable
-from app.tokens import InvalidToken
+from app.services import Services
+from app.tokens import InvalidToken, JoinClaims
+from app.turn import ice_servers_for
+from app.web import PAGE_HEADERS, ROOM_PAGE
 from media.echo_peer import EchoPeersBusy
+from media.precall_verdict import CandidateType, PrecallMeasurement, Verdict, connect_failure, verdict
+from signaling.messages import IceServer
 
 router = APIRouter(tags=["session"])
 RoomId = Annotated[str, Path(min_length=1, max_length=32)]
@@ -33,13 +51,103 @@ class CheckAnswer(BaseModel):
     type: Literal["answer"] = "answer"
 
 
+class CheckConfigRequest(BaseModel):
+    token: str = Field(max_length=4096)
+
+
+class CheckConfig(BaseModel):
+    """How to run the test: gather with ``ice_servers``, measure for ``duration_s``."""
+
+    ice_servers: list[IceServer]
+    """``RTCIceServer`` entries (TURN with short-lived credentials first), as in ``welcome``."""
+    duration_s: float
+    """Seconds from starting the test to reading the figures (connecting included)."""
+
+
+class CheckMeasurement(BaseModel):
+    """What the client measured; a figure it could not measure is left out (``null``)."""
+
+    token: str = Field(max_length=4096)
+    connected: bool
+    rtt_s: float | None = Field(default=None, ge=0, le=60)
+    """Round trip in seconds."""
+    loss: float | None = Field(default=None, ge=0, le=1)
+    """Fraction of packets lost, 0-1."""
+    jitter_s: float | None = Field(default=None, ge=0, le=60)
+    bitrate_bps: float | None = Field(default=None, ge=0, le=10_000_000_000)
+    """Sending bitrate, bits per second."""
+    gathered: list[CandidateType] = Field(default_factory=list, max_length=4)
+    """The types of the client's own ICE candidates (for why it could not connect)."""
+    failure: str | None = Field(default=None, max_length=300)
+    """The client's own reason it could not connect (a refused test, for example), if it knows one."""
+
+
+class CheckVerdict(BaseModel):
+    """The recommendation, in words a person can act on."""
+
+    verdict: Verdict
+    words: str
+    reasons: list[str]
+
+
+def _claims(services: Services, token: str, room_id: str) -> JoinClaims:
+    try:
+        return services.tokens.verify(token, room_id=room_id)
+    except InvalidToken as exc:
+        raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
+
+
+def _ice_servers(services: Services, claims: JoinClaims) -> list[IceServer]:
+    now = time.time()
+    return ice_servers_for(services.settings, room_id=claims.room_id, role=claims.role, now=now)
+
+
+@router.get("/check", include_in_schema=False)
+@router.get("/s/{room_id}/check", include_in_schema=False)
+async def check_page() -> FileResponse:
+    """The connection test page: the pre-join checks without joining (the token is in the fragment)."""
+    return FileResponse(ROOM_PAGE, headers=PAGE_HEADERS)
+
+
+@router.post("/s/{room_id}/check/config")
+async def check_config(room_id: RoomId, body: CheckConfigRequest, services: ServicesDep) -> CheckConfig:
+    """The ICE servers (with fresh TURN credentials) and the duration of a pre-call test."""
+    claims = _claims(services, body.token, room_id)
+    duration_s = services.settings.precall_duration_s
+    return CheckConfig(ice_servers=_ice_servers(services, claims), duration_s=duration_s)
+
+
+@router.post("/s/{room_id}/check/verdict")
+async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: ServicesDep) -> CheckVerdict:
+    """Turn a test's figures (or, when it did not connect, the candidates gathered) into a verdict."""
+    claims = _claims(services, body.token, room_id)
+    failure: tuple[str, ...] = ()
+    if not body.connected:
+        if body.failure:
+            failure = (body.failure,)
+        else:
+            servers = _ice_servers(services, claims)
+            urls = [url for server in servers for url in server.urls]
+            failure = connect_failure(
+                gathered=set(body.gathered),
+                stun=any(url.startswith("stun") for url in urls),
+                turn=any(url.startswith("turn") for url in urls),
+            )
+    measurement = PrecallMeasurement(
+        connected=body.connected,
+        rtt_s=body.rtt_s,
+        loss=body.loss,
+        jitter_s=body.jitter_s,
+        bitrate_bps=body.bitrate_bps,
+    )
+    result = verdict(measurement, failure="; ".join(failure) or None)
+    return CheckVerdict(verdict=result.verdict, words=result.words, reasons=list(result.reasons))
+
+
 @router.post("/s/{room_id}/check")
 async def check(room_id: RoomId, body: CheckOffer, services: ServicesDep) -> CheckAnswer:
     """Start a pre-call test: a server-side peer echoes the offered media for a few seconds."""
-    try:
-        services.tokens.verify(body.token, room_id=room_id)
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
+    _claims(services, body.token, room_id)
     if services.echo is None:
         raise Unavailable("Connection tests are not available.", code="precall_unavailable")
     try:
