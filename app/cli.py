@@ -130,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     check = commands.add_parser("check", help="test the connection to a room's server before a call")
     check.add_argument("url", help="a join link, https://…/s/ROOM#t=TOKEN")
-    check.add_argument("--duration", type=float, default=8.0, help="seconds to measure (default 8)")
+    check.add_argument(
+        "--duration", type=float, help="seconds the test runs, connecting included (default: the server's, 8)"
+    )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(run=_check)
 

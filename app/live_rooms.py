@@ -259,7 +259,7 @@ class LiveRooms:
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.
-        present = _present_at_last(events)
+        present = _present_at_last(events, datetime.now(UTC))
         backups = room_backups(
             phones={role: (p.phone, p.share_phone) for role, p in people.items()},
             dial_in=settings.phone_dial_in,
@@ -317,6 +317,11 @@ class LiveRooms:
 
 _PRESENT = {"joined": True, "reconnected": True, "reconnecting": True, "left": False}
 
+RESTORE_MAX_AGE_S = 120.0
+"""A room whose newest event is older than this (seconds) holds no seats after a restart. A live call
+writes a ``quality`` event every 10 s, and the page stops retrying its socket after about 100 s, so
+an older silence means the previous process saw nobody lately and nobody is still trying."""
+
 
 def _mode_at_last(events: Sequence[Event]) -> CallMode:
     """The call's mode as the room's latest ``mode`` event left it."""
@@ -327,9 +332,12 @@ def _mode_at_last(events: Sequence[Event]) -> CallMode:
     return CallMode.VIDEO
 
 
-def _present_at_last(events: Sequence[Event]) -> set[Role]:
-    """Who was connected (or held for a reconnect) when the room's last events were written."""
+def _present_at_last(events: Sequence[Event], now: datetime | None = None) -> set[Role]:
+    """Who was connected (or held for a reconnect) when the room's last events were written; nobody
+    when the newest of them is more than :data:`RESTORE_MAX_AGE_S` older than ``now``."""
     present: set[Role] = set()
+    if now is not None and events and (now - max(e.at for e in events)).total_seconds() > RESTORE_MAX_AGE_S:
+        return present
     for event in events:
         if event.role is None:
             if event.type in ("ended", "expired"):

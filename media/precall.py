@@ -118,19 +118,29 @@ def _http_failure(exc: urllib.error.HTTPError) -> str:
     return f"the server refused the test (HTTP {exc.code}{': ' + message if message else ''})"
 
 
-async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: float = 10.0) -> CheckReport:
+MIN_CONNECT_S = 2.0
+"""Time left to connect even when gathering used up the test's duration (an unreachable TURN server)."""
+MIN_MEASURE_S = 3.0
+"""Measuring time once connected, even when connecting took most of the test's duration."""
+
+
+async def run_check(
+    url: str, *, duration_s: float | None = None, http_timeout_s: float = 10.0
+) -> CheckReport:
     """Run the pre-call test against the room behind join link ``url``; never raises for a failed test.
 
-    A malformed ``url`` raises :class:`~media.errors.JoinUrlError`.
+    Like the page's test: ``duration_s`` (default: the server's, ``DUET_PRECALL_DURATION_S``) from
+    the start to the figures, connecting included (at least
+    :data:`MIN_CONNECT_S` to connect and :data:`MIN_MEASURE_S` to measure). A malformed ``url``
+    raises :class:`~media.errors.JoinUrlError`.
     """
     join = parse_join_url(url)
     started = time.monotonic()
     base = f"{join.base_url}/s/{join.room_id}/check"
     try:
-        config = await asyncio.to_thread(
-            _post_json, f"{base}/config", {"token": join.token}, connect_timeout_s
-        )
+        config = await asyncio.to_thread(_post_json, f"{base}/config", {"token": join.token}, http_timeout_s)
         ice_servers = [IceServer.model_validate(server) for server in config["ice_servers"]]
+        deadline = started + (duration_s if duration_s is not None else float(config["duration_s"]))
     except urllib.error.HTTPError as exc:
         return _report(started, PrecallMeasurement(connected=False), _http_failure(exc))
     except (OSError, ValueError, KeyError) as exc:
@@ -155,7 +165,7 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         elif pc.connectionState in ("failed", "closed"):
             ended.set()
 
-    failure: str | None = None
+    failure: str | tuple[str, ...] | None = None
     values: dict[str, float | None] = {}
     try:
         for track in tracks:
@@ -163,7 +173,7 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         await pc.setLocalDescription(await pc.createOffer())
         body = {"token": join.token, "sdp": pc.localDescription.sdp, "type": "offer"}
         try:
-            answer = await asyncio.to_thread(_post_json, base, body, connect_timeout_s)
+            answer = await asyncio.to_thread(_post_json, base, body, http_timeout_s)
         except urllib.error.HTTPError as exc:
             failure = _http_failure(exc)
         except (OSError, ValueError) as exc:
@@ -171,21 +181,21 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
         else:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
             waiting = [asyncio.ensure_future(connected.wait()), asyncio.ensure_future(ended.wait())]
-            await asyncio.wait(waiting, timeout=connect_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            connect_s = max(MIN_CONNECT_S, deadline - time.monotonic())
+            await asyncio.wait(waiting, timeout=connect_s, return_when=asyncio.FIRST_COMPLETED)
             for future in waiting:
                 future.cancel()
             if not connected.is_set():
-                failure = "; ".join(
-                    connect_failure(
-                        gathered=_gathered(pc.localDescription.sdp),
-                        stun=any(u.startswith("stun") for u in urls),
-                        turn=any(u.startswith("turn") for u in urls),
-                    )
+                failure = connect_failure(
+                    gathered=_gathered(pc.localDescription.sdp),
+                    stun=any(u.startswith("stun") for u in urls),
+                    turn=any(u.startswith("turn") for u in urls),
                 )
             else:
                 connected_at = time.monotonic()
+                measure_s = max(MIN_MEASURE_S, deadline - connected_at)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), duration_s)  # the measuring period
+                    await asyncio.wait_for(ended.wait(), measure_s)  # the measuring period
                 values = _measure(list((await pc.getStats()).values()), time.monotonic() - connected_at)
     finally:
         for reader in readers:
@@ -200,7 +210,7 @@ async def run_check(url: str, *, duration_s: float = 8.0, connect_timeout_s: flo
 def _report(
     started: float,
     measurement: PrecallMeasurement,
-    failure: str | None,
+    failure: str | tuple[str, ...] | None,
     received: ReceivedMedia | None = None,
 ) -> CheckReport:
     result: PrecallVerdict = verdict(measurement, failure=failure)

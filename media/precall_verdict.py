@@ -25,7 +25,7 @@ of them answers exactly this question, so each constant says which source it fol
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 __all__ = ["CandidateType", "PrecallMeasurement", "PrecallVerdict", "Verdict", "connect_failure", "verdict"]
@@ -149,10 +149,12 @@ def connect_failure(*, gathered: Collection[CandidateType], stun: bool, turn: bo
     return tuple(reasons)
 
 
-def verdict(m: PrecallMeasurement, *, failure: str | None = None) -> PrecallVerdict:
-    """The recommendation for ``m``; ``failure`` says why the connection failed, if it did."""
+def verdict(m: PrecallMeasurement, *, failure: str | Sequence[str] | None = None) -> PrecallVerdict:
+    """The recommendation for ``m``; ``failure`` says why the connection failed, if it did (one
+    reason, or several, e.g. from :func:`connect_failure`)."""
     if not m.connected:
-        return PrecallVerdict(Verdict.CANNOT_CONNECT, (failure or "no WebRTC connection to the server",))
+        reasons = (failure,) if isinstance(failure, str) else tuple(failure or ())
+        return PrecallVerdict(Verdict.CANNOT_CONNECT, reasons or ("no WebRTC connection to the server",))
     bad = _reasons(m, AUDIO_MAX_RTT_S, AUDIO_MAX_LOSS, AUDIO_MAX_JITTER_S, AUDIO_MIN_BITRATE_BPS)
     if bad:
         return PrecallVerdict(Verdict.PHONE, tuple(bad))

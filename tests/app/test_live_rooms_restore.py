@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,19 @@ def ev(type_: str, role: Role | None = None, **data: Any) -> Event:
 )
 def test_who_was_here_when_the_server_died(events: list[Event], present: set[Role]) -> None:
     assert _present_at_last(events) == present
+
+
+@pytest.mark.parametrize(
+    ("silent_s", "held"), [(0.0, True), (110.0, True), (130.0, False), (86_400.0, False)]
+)
+def test_seats_are_held_only_after_a_recent_restart(silent_s: float, held: bool) -> None:
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    events = [
+        Event(room_id="r1", type="joined", role=Role.HOST, data={}, at=start),
+        Event(room_id="r1", type="quality", role=Role.HOST, data={}, at=start + timedelta(seconds=30)),
+    ]
+    now = start + timedelta(seconds=30 + silent_s)
+    assert _present_at_last(events, now) == ({Role.HOST} if held else set())
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from typing import Any
 
 from netlab.impairment import Direction, Impairment, LinkStats, impairment_from_wire, impairment_to_wire
 
-__all__ = ["MAX_FRAME_BYTES", "Pipe", "main"]
+__all__ = ["MAX_FRAME_BYTES", "Pipe", "is_ipv4_udp", "main"]
 
 MAX_FRAME_BYTES = 1514
 """Longest frame a 1500-byte-MTU Ethernet port sends: MTU plus the 14-byte header (no FCS, no VLAN)."""
@@ -91,6 +91,9 @@ class Pipe:
         if imp.outage:
             counts["dropped_outage"] += 1
             return
+        if imp.block_udp and is_ipv4_udp(frame):
+            counts["dropped_udp"] += 1
+            return
         if imp.loss and self._rng.random() < imp.loss:
             counts["dropped_loss"] += 1
             return
@@ -121,6 +124,15 @@ class Pipe:
             out.append(self._line.popleft()[1])
         self._counts["forwarded"] += len(out)
         return out
+
+
+_ETHERTYPE_IPV4 = b"\x08\x00"
+_IPPROTO_UDP = 17
+
+
+def is_ipv4_udp(frame: bytes) -> bool:
+    """Whether an Ethernet II frame carries an IPv4 UDP datagram (ethertype 0x0800, protocol 17)."""
+    return len(frame) >= 24 and frame[12:14] == _ETHERTYPE_IPV4 and frame[14 + 9] == _IPPROTO_UDP
 
 
 def _open_port(device: str) -> socket.socket:

@@ -44,7 +44,7 @@ def parse_directions(value: str | Direction) -> tuple[Direction, ...]:
 class Impairment:
     """The complete state of one direction; the default is a clean link.
 
-    Order inside the element, per frame: outage, then random loss, then the rate-limited
+    Order inside the element, per frame: outage, then the UDP block, then random loss, then the rate-limited
     bottleneck queue, then delay and jitter. Frames never overtake each other.
     """
 
@@ -65,6 +65,9 @@ class Impairment:
     less than one 1514-byte frame); a frame arriving at a fuller queue is dropped. Unused without a rate."""
     outage: bool = False
     """Drop everything, including frames already queued or in flight when the outage starts."""
+    block_udp: bool = False
+    """Drop every IPv4 UDP datagram and let everything else through: a firewall that allows only TCP
+    (web browsing works, WebRTC over UDP does not)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.loss <= 1.0:
@@ -121,6 +124,8 @@ class LinkStats:
     forwarded: int = 0
     """Frames sent on towards the other participant."""
     dropped_outage: int = 0
+    dropped_udp: int = 0
+    """IPv4 UDP frames dropped while ``block_udp`` held."""
     dropped_loss: int = 0
     dropped_queue: int = 0
     """Frames that found the bottleneck queue full (drop-tail)."""

@@ -138,3 +138,22 @@ def test_oversized_frames_are_counted_not_sent() -> None:
     pipe = _pipe(Impairment())
     pipe.offer(bytes(MAX_FRAME_BYTES + 1), 0.0)
     assert pipe.stats.dropped_oversize == 1 and pipe.next_release() is None
+
+
+def _ipv4_frame(protocol: int) -> bytes:
+    """An Ethernet II frame holding a minimal IPv4 header with ``protocol`` (6 TCP, 17 UDP)."""
+    header = bytearray(20)
+    header[0], header[9] = 0x45, protocol
+    return bytes(12) + b"\x08\x00" + bytes(header) + bytes(26)
+
+
+def test_blocking_udp_drops_udp_and_passes_tcp() -> None:
+    pipe = _pipe(Impairment(block_udp=True))
+    pipe.offer(_ipv4_frame(17), 0.0)
+    pipe.offer(_ipv4_frame(6), 0.0)
+    pipe.offer(bytes(12) + b"\x08\x06" + bytes(46), 0.0)  # ARP: not IP at all
+    assert len(pipe.due(1.0)) == 2
+    assert (pipe.stats.dropped_udp, pipe.stats.forwarded) == (1, 2)
+    pipe.set(Impairment(), now=1.0)  # lifted: UDP passes again
+    pipe.offer(_ipv4_frame(17), 1.0)
+    assert len(pipe.due(2.0)) == 1

@@ -140,7 +140,7 @@ async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: Servi
         jitter_s=body.jitter_s,
         bitrate_bps=body.bitrate_bps,
     )
-    result = verdict(measurement, failure="; ".join(failure) or None)
+    result = verdict(measurement, failure=failure)
     return CheckVerdict(verdict=result.verdict, words=result.words, reasons=list(result.reasons))
 
 
