@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -28,24 +27,13 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from duet_process import DuetProcess
 from playwright.async_api import async_playwright
 
 from media.precall import run_check
 
 TARGET_S = 10.0
-CHROMIUM = os.environ.get("DUET_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 async def page_runs(server: DuetProcess, join_url: str, repeat: int) -> list[tuple[float, str]]:
@@ -53,7 +41,9 @@ async def page_runs(server: DuetProcess, join_url: str, repeat: int) -> list[tup
     parts = urlsplit(join_url)
     results = []
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS)
+        )
         context = await browser.new_context(permissions=["camera", "microphone"])
         page = await context.new_page()
         await page.goto(f"{server.url}{parts.path}/check#{parts.fragment}")

@@ -9,7 +9,6 @@ The server under test comes from the ``server`` fixture in ``tests/conftest.py``
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -17,24 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from playwright.async_api import BrowserContext, ConsoleMessage, Error, Page, ViewportSize, async_playwright
-
-CHROMIUM = os.environ.get("DUET_CHROMIUM", "/usr/bin/chromium")
-"""Debian's Chromium (package ``chromium``); Playwright's own browser downloads are not used."""
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    # A test pattern and a beep instead of a real camera and microphone, granted without a prompt.
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    # The machine's network is closed: keep Chromium from calling home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
