@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     turn_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     """Seconds an issued TURN credential stays valid for new allocations (between 60 s and 7 days);
     every ``welcome`` carries fresh ones, so a participant who rejoins is never stuck with stale ones."""
+    turn_refresh_s: float | None = Field(default=None, gt=0)
+    """How often a connected participant gets fresh TURN credentials in an ``ice-servers`` frame, in
+    seconds; default half of ``turn_ttl_s``, so the next ICE restart of a long call can still allocate."""
 
     room_default_ttl_s: int = Field(default=24 * 3600, gt=0)
     """A room expires this many seconds after it starts unless ``expires_at`` is given."""
@@ -145,6 +148,11 @@ class Settings(BaseSettings):
         return self
 
     def _check_turn(self) -> None:
+        if self.turn_refresh_s is not None and self.turn_refresh_s >= self.turn_ttl_s:
+            raise ValueError(
+                f"DUET_TURN_REFRESH_S ({self.turn_refresh_s:g} s) must be shorter than DUET_TURN_TTL_S "
+                f"({self.turn_ttl_s} s): fresh credentials must arrive before the old ones expire"
+            )
         if not self.turn_urls:
             return
         secret = self.turn_secret.get_secret_value() if self.turn_secret else ""

@@ -30,6 +30,7 @@ from signaling.messages import (
     CloseCode,
     Error,
     ErrorCode,
+    IceServersUpdate,
     PhoneLeg,
     Role,
     ServerMessage,
@@ -62,6 +63,9 @@ class JoinRefused(Exception):
 class _Conn:
     socket: Socket
     room_id: str | None = None
+    role: Role | None = None
+    turn_issued_at: float | None = None
+    """When this socket last got TURN credentials (``welcome`` or ``ice-servers``); ``None``: no TURN."""
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     closed: bool = False
 
@@ -131,9 +135,12 @@ class LiveRooms:
         if room is None:
             room = await self._load(room_id)
         was_empty = not room.anyone_connected
-        self._conns[conn].room_id = room_id
+        entry = self._conns[conn]
+        entry.room_id, entry.role = room_id, claims.role
         now = time.time()
         ice_servers = ice_servers_for(self._settings, room_id=room_id, role=claims.role, now=now)
+        if self._settings.turn_urls and self._settings.turn_secret:
+            entry.turn_issued_at = now
         await self._run(room, room.join(conn, claims.role, now, resume=resume, ice_servers=ice_servers))
         self._not_live.discard(room_id)
         if was_empty and room_id not in self._on_phone:
@@ -207,6 +214,21 @@ class LiveRooms:
         now = time.time()
         for room in list(self._rooms.values()):
             await self._run(room, room.tick(now))
+        await self._refresh_turn(now)
+
+    async def _refresh_turn(self, now: float) -> None:
+        """Fresh TURN credentials for each socket whose last ones are ``turn_refresh_s`` old: a call
+        outlives its credentials, but its next ICE restart needs valid ones to allocate a relay."""
+        settings = self._settings
+        every_s = settings.turn_refresh_s or settings.turn_ttl_s / 2
+        for conn, entry in list(self._conns.items()):
+            if entry.turn_issued_at is None or entry.room_id is None or entry.role is None:
+                continue
+            if now - entry.turn_issued_at < every_s:
+                continue
+            entry.turn_issued_at = now
+            servers = ice_servers_for(settings, room_id=entry.room_id, role=entry.role, now=now)
+            await self.send(conn, IceServersUpdate(ice_servers=servers))
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -10,6 +10,12 @@ credential that leaks stops working after ``ttl_s`` seconds. Source: "A REST API
 to TURN Services" (draft-uberti-behave-turn-rest-00, section 2.2) and coturn's
 ``--use-auth-secret`` / ``--static-auth-secret`` options.
 
+The expiry bounds new allocations only: coturn checks it when a client first authenticates on a
+connection (``get_user_key``) and accepts that allocation's later Refresh, CreatePermission and
+ChannelBind requests with the key it cached then, so a call outlives its credentials
+(``tests/e2e/test_turn_relay.py``). An ICE restart allocates anew and needs a valid one: connected
+participants get fresh credentials every ``turn_refresh_s`` (:meth:`app.live_rooms.LiveRooms.sweep`).
+
 Pure functions, the clock passed in. Credentials are never logged.
 """
 

@@ -54,6 +54,7 @@ from signaling.messages import (
     Candidate,
     Decide,
     Error,
+    IceServersUpdate,
     Join,
     ModeChanged,
     Offer,
@@ -506,6 +507,13 @@ class HeadlessParticipant:
                 self._follow_mode(previous)
                 if reply is not None:
                     await self._send(reply)
+            case IceServersUpdate() if self._welcome is not None:
+                # Fresh TURN credentials: the running connection keeps its relay; the next one uses these.
+                self._welcome = self._welcome.model_copy(update={"ice_servers": message.ice_servers})
+                self._negotiator.configure(
+                    rtc_configuration(message.ice_servers, relay_only=self._relay_only),
+                    polite=self._welcome.polite,
+                )
             case Error():
                 self._last_error = SignalingErrorInfo(code=message.code.value, message=message.message)
                 _log.info("server error %s: %s", message.code.value, message.message)

@@ -36,6 +36,7 @@ __all__ = [
     "ErrorCode",
     "IceCandidate",
     "IceServer",
+    "IceServersUpdate",
     "Join",
     "LinkReport",
     "ModeChanged",
@@ -387,6 +388,17 @@ class PhoneLeg(_Wire):
     """Everyone in the phone conference now; both roles means both people are talking by phone."""
 
 
+class IceServersUpdate(_Wire):
+    """Fresh ICE servers for this participant (new TURN credentials, sent before the old expire).
+
+    The running peer connection is unaffected (TURN servers accept refreshes of an allocation made
+    with a credential that has since expired); the next ICE restart or peer connection uses these.
+    """
+
+    type: Literal["ice-servers"] = "ice-servers"
+    ice_servers: list[IceServer]
+
+
 class Error(_Wire):
     """Something the client sent was refused, or the socket is about to close."""
 
@@ -414,6 +426,7 @@ ServerMessage = Annotated[
     | Withdraw
     | ModeChanged
     | PhoneLeg
+    | IceServersUpdate
     | Error,
     Field(discriminator="type"),
 ]

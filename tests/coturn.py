@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +77,13 @@ def _answers_stun(port: int, timeout_s: float) -> bool:
 
 
 @contextmanager
-def running_turnserver(folder: Path, *, startup_timeout_s: float = 10.0) -> Iterator[TurnServer]:
-    """Start ``turnserver`` on 127.0.0.1 and wait until it answers a STUN binding request."""
+def running_turnserver(
+    folder: Path, *, options: Sequence[str] = (), startup_timeout_s: float = 10.0
+) -> Iterator[TurnServer]:
+    """Start ``turnserver`` on 127.0.0.1 and wait until it answers a STUN binding request.
+
+    ``options`` are more ``turnserver`` command-line options, e.g. ``["--max-allocate-lifetime=3"]``.
+    """
     if shutil.which(TURNSERVER) is None:
         pytest.fail(f"no turnserver at {TURNSERVER}: install Debian's 'coturn' package")
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,6 +96,7 @@ def running_turnserver(folder: Path, *, startup_timeout_s: float = 10.0) -> Iter
         "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--verbose",
         "--userdb", str(folder / "turndb"), "--pidfile", str(folder / "turnserver.pid"),
         "--log-file", str(log_file), "--simple-log", "--no-stdout-log",
+        *options,
     ]
     # fmt: on
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -112,8 +112,14 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         {"turn_urls": ["stun:turn.example.org"], "turn_secret": "s"},
         {"turn_urls": ["turn:turn.example.org"], "turn_secret": "s", "turn_ttl_s": 0},
         {"turn_urls": ["turn:turn.example.org"], "turn_secret": "s", "turn_ttl_s": 30 * 86400},
+        {
+            "turn_urls": ["turn:turn.example.org"],
+            "turn_secret": "s",
+            "turn_ttl_s": 600,
+            "turn_refresh_s": 600,
+        },
     ],
-    ids=["not-a-turn-url", "ttl-zero", "ttl-a-month"],
+    ids=["not-a-turn-url", "ttl-zero", "ttl-a-month", "refresh-after-expiry"],
 )
 def test_settings_refuse_nonsense(values: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

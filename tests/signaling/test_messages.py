@@ -14,6 +14,7 @@ from signaling.messages import (
     ErrorCode,
     IceCandidate,
     IceServer,
+    IceServersUpdate,
     Join,
     Offer,
     PeerInfo,
@@ -70,6 +71,9 @@ def test_client_messages_round_trip(message: object) -> None:
         Error(code=ErrorCode.OUT_OF_ORDER, message="no"),
         Offer(sdp="x"),
         PhoneLeg(role=Role.HOST, name="Ana", state="joined", on_phone=[Role.HOST, Role.GUEST]),
+        IceServersUpdate(
+            ice_servers=[IceServer(urls=["turn:198.18.0.1:3478"], username="u", credential="c")]
+        ),
     ],
 )
 def test_server_messages_round_trip(message: object) -> None:

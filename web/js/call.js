@@ -100,6 +100,21 @@ export class Call extends EventTarget {
     }
   }
 
+  /**
+   * Fresh ICE servers (new TURN credentials, from `ice-servers` or a resumed
+   * `welcome`): the running connection keeps its relay, the next ICE restart
+   * gathers with these.
+   * @param {RTCIceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    if (this.#pc.signalingState === "closed") return;
+    try {
+      this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
+    } catch (error) {
+      console.warn("duet: could not take the new ICE servers", error); // the old ones stay in use
+    }
+  }
+
   /** The underlying peer connection (for the test hook and debugging). */
   get pc() {
     return this.#pc;

@@ -172,8 +172,12 @@ export const FATAL_ERROR_CODES = Object.freeze(
  *   conference; `left`: hung up; `failed`: not answered, or the key was not pressed.
  * @property {Role[]} onPhone  Everyone in the phone conference now; both roles: both talk by phone.
  *
+ * @typedef {object} IceServersFrame  Fresh ICE servers, new TURN credentials (`IceServersUpdate` in messages.py).
+ * @property {"ice-servers"} type
+ * @property {RTCIceServer[]} iceServers  For the next ICE restart or peer connection; the running one is unaffected.
+ *
  * @typedef {Welcome | PeerJoined | PeerLeft | PeerReconnecting | PeerBack | DescriptionFrame | CandidateFrame | ErrorFrame
- *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame | PhoneFrame
+ *   | QualityFrame | SuggestFrame | WithdrawFrame | ModeFrame | PhoneFrame | IceServersFrame
  *   | {type: "pong", id: number | null}} ServerFrame
  */
 

@@ -149,6 +149,7 @@ export class Session {
       withdraw: (frame) => this.#prompt.withdraw(frame.id),
       mode: (frame) => this.#onMode(frame),
       phone: (frame) => this.#onPhone(frame),
+      "ice-servers": (frame) => this.#onIceServers(frame.iceServers),
       reconnecting: () => this.#onReconnecting(),
       closed: (detail) => this.#onClosed(detail),
     };
@@ -188,6 +189,17 @@ export class Session {
     this.join();
   }
 
+  /**
+   * New TURN credentials before the old ones expire: for this call's next ICE
+   * restart, and for any call started later from this `welcome`.
+   * @param {RTCIceServer[]} iceServers
+   */
+  #onIceServers(iceServers) {
+    if (!Array.isArray(iceServers)) return;
+    if (this.#welcome) this.#welcome = { ...this.#welcome, iceServers };
+    this.#call?.setIceServers(iceServers);
+  }
+
   /** @param {Welcome} welcome */
   #onWelcome(welcome) {
     this.#welcome = welcome;
@@ -203,6 +215,7 @@ export class Session {
     this.#hook.onPhone = [];
     this.#applyMode(welcome.mode ?? "video", null); // a call that went audio-only stays so for a rejoin
     if (resumed && this.#call) {
+      this.#call.setIceServers(welcome.iceServers); // fresh TURN credentials for a later restart
       this.#call.recover();
       this.#setState(welcome.peer.present ? this.#callState() : "peer-reconnecting");
       return;

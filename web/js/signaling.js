@@ -180,6 +180,7 @@ export class SignalingClient extends EventTarget {
       case "withdraw":
       case "mode":
       case "phone":
+      case "ice-servers":
         this.#emit(frame.type, frame);
         break;
       case "pong":
