@@ -59,13 +59,16 @@ async def test_lossy_uplink_offers_audio_only_then_video_back(lab: Lab) -> None:
     assert len(offers) == 1, (ana["fallback_events"], lab.changes, ana["started_at"])
     offer = offers[0]
     assert offer["reason"] == "Your video is lagging. Switch to audio only?" and offer["at_fault"] == "host"
-    assert onset < at(ana, offer) < onset + 10  # Ana's uplink is at fault, and only she is asked
+    # Ana's uplink is at fault, and only she is asked.
+    assert onset < at(ana, offer) < onset + 10, (at(ana, offer) - onset, ana["fallback_events"])
     assert all(e["mode"] != "audio-only" for e in events(ben, "suggest"))
     for report in (ana, ben):
         modes = [e["mode"] for e in events(report, "mode")]
         assert modes == ["audio-only", "video"], report["fallback_events"]
     [back] = [e for e in events(ben, "mode") if e["mode"] == "video"]
-    assert healed + 8 <= at(ben, back) < healed + 20  # a sustained good period first, then video
+    # A sustained good period first (DUET_FALLBACK_RECOVERY_S, less one 1 s stats window: the first
+    # clean window may end just after the heal), then video.
+    assert healed + 7 <= at(ben, back) < healed + 20, (at(ben, back) - healed, ben["fallback_events"])
     [switched] = [e for e in events(ben, "mode") if e["mode"] == "audio-only"]
     assert switched["reason"] == "Ana's connection is weak, so the call switched to audio only."
     assert ana["mode"] == ben["mode"] == "video"

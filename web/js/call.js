@@ -42,6 +42,14 @@ import { candidateToWire } from "./protocol.js";
  */
 
 /**
+ * The `a=ice-ufrag` of a session description (its ICE credentials' name); `null` without one.
+ * @param {string | undefined} sdp
+ */
+function iceUfrag(sdp) {
+  return sdp ? (/^a=ice-ufrag:(\S+)/mu.exec(sdp)?.[1] ?? null) : null;
+}
+
+/**
  * After this long in ICE `disconnected`, restart ICE instead of waiting for
  * `failed` (Chromium takes about 30 s to give up on a dead candidate pair).
  * Each restart gathers again and renegotiates through perfect negotiation.
@@ -159,6 +167,8 @@ export class Call extends EventTarget {
       const collision = type === "offer" && !readyForOffer;
       this.#ignoreOffer = !this.#polite && collision;
       if (this.#ignoreOffer) return;
+      // The other side restarted ICE (new credentials): answering restarts ours too.
+      const restarted = type === "offer" && iceUfrag(sdp) !== iceUfrag(pc.remoteDescription?.sdp);
       this.#settingRemoteAnswerPending = type === "answer";
       await pc.setRemoteDescription({ type, sdp }); // rolls back our own offer on glare
       this.#settingRemoteAnswerPending = false;
@@ -166,6 +176,11 @@ export class Call extends EventTarget {
         this.#adoptOfferedTransceivers();
         await pc.setLocalDescription();
         this.#sendDescription();
+        if (restarted) {
+          // Our own restart, still pending from `disconnected`, would only be a second one.
+          clearTimeout(this.#restartTimer);
+          this.#restartTimer = undefined;
+        }
       }
     } catch (error) {
       if (pc.signalingState !== "closed") console.error("duet: negotiation failed", error);

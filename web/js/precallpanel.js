@@ -136,5 +136,6 @@ export class PrecallPanel {
     byId("precall-loss").textContent = precallFigure("loss", figures.loss);
     byId("precall-jitter").textContent = precallFigure("jitter", figures.jitterS);
     byId("precall-bitrate").textContent = precallFigure("bitrate", figures.bitrateBps);
+    byId("precall-available").textContent = precallFigure("bitrate", figures.availableBps);
   }
 }

@@ -323,6 +323,6 @@ export function precallFigure(what, value) {
     case "bitrate":
       return value >= 1e6 ? `${(value / 1e6).toFixed(1)} Mbit/s` : `${Math.round(value / 1000)} kbit/s`;
     default:
-      return `${Math.round(value * 1000)} ms`;
+      return value < 0.0005 ? "< 1 ms" : `${Math.round(value * 1000)} ms`;
   }
 }
