@@ -26,7 +26,9 @@ access log at info).
     .venv/bin/python bench/signaling_load.py --sessions 500,1000,2000 --duration 60
     .venv/bin/python bench/signaling_load.py --duet-only --sessions 2000 --py-spy /tmp/duet.txt
 
-Loopback only. Raises the open-file limit of itself and its children to the hard limit.
+``--gc-threshold 50000,20,1000`` runs both servers with ``gc.set_threshold`` applied by the same hook: an
+experiment on the collector without touching the server. Loopback only. Raises the open-file limit of
+itself and its children to the hard limit.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ if _path:
         if took >= 0.001 and len(_long) < 100000:
             _long.append((time.time(), gen, took))
     gc.callbacks.append(_on_gc)
+    if os.environ.get("BENCH_GC_THRESHOLD"):  # an experiment: the collector tuned from outside the server
+        gc.set_threshold(*(int(v) for v in os.environ["BENCH_GC_THRESHOLD"].split(",")))
     def _dump():
         while True:
             time.sleep(0.5)
@@ -95,13 +99,13 @@ def relay_app() -> Any:
         await ws.accept()
         room_id = str(ws.path_params["room_id"])
         peers = rooms.setdefault(room_id, [])
-        peers.append(ws)
         try:
             while True:
                 frame = json.loads(await ws.receive_text())
                 kind = frame.get("type")
-                if kind == "join":
+                if kind == "join":  # seated once welcomed, so nothing of the peer's arrives before
                     await ws.send_text(json.dumps({"type": "welcome", "v": 1, "room": {"id": room_id}}))
+                    peers.append(ws)
                 elif kind == "ping":
                     await ws.send_text(json.dumps({"type": "pong", "id": frame.get("id")}))
                 else:
@@ -110,7 +114,8 @@ def relay_app() -> Any:
         except WebSocketDisconnect:
             pass
         finally:
-            peers.remove(ws)
+            if ws in peers:
+                peers.remove(ws)
             if not peers:
                 rooms.pop(room_id, None)
 
@@ -145,7 +150,7 @@ def free_port() -> int:
 class Server:
     """``duet serve`` or the relay, as a child process on a free loopback port; its log is drained."""
 
-    def __init__(self, kind: str, folder: Path) -> None:
+    def __init__(self, kind: str, folder: Path, gc_threshold: str = "") -> None:
         self.kind, self.port = kind, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         hooks = folder / "hooks"
@@ -159,6 +164,7 @@ class Server:
             NO_PROXY="*",
             PYTHONPATH=os.pathsep.join([str(hooks), str(ROOT)]),
             BENCH_GC_LOG=str(self.gc_log),
+            BENCH_GC_THRESHOLD=gc_threshold,
         )
         self.log: collections.deque[str] = collections.deque(maxlen=200)
         self.process: asyncio.subprocess.Process | None = None
@@ -255,11 +261,22 @@ class Plan:
     start_at: float
     rate: float
     """Sockets this process opens per second."""
-    steady_from: float
-    steady_to: float
     stats_every_s: float
     ping_every_s: float
     deflate: bool
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Shared between the parent and the generators: the parent opens the steady period (wall-clock
+    seconds, infinite until set) once every socket has its ``welcome`` or has failed (``settled``)."""
+
+    settled: Any
+    steady_from: Any
+    steady_to: Any
+
+    def steady(self, at: float) -> bool:
+        return bool(self.steady_from.value <= at <= self.steady_to.value)
 
 
 @dataclass
@@ -270,8 +287,6 @@ class Outcome:
     join_s: list[float] = field(default_factory=list)
     ping_s: list[float] = field(default_factory=list)
     pings_unanswered: int = 0
-    frames_in: int = 0
-    frames_out: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     cpu_s: float = 0.0
     lag_s: list[float] = field(default_factory=list)
@@ -317,33 +332,31 @@ def stats_frame(t: float) -> str:
     )  # fmt: skip
 
 
-def generate(plan: Plan, results: Any) -> None:
+def generate(plan: Plan, shared: Shared, results: Any) -> None:
     """A generator process: raise the file limit, run the plan on uvloop, put the outcome on ``results``."""
     import uvloop
 
     _raise_file_limit()
     outcome = Outcome()
     try:
-        uvloop.run(_generate(plan, outcome))
+        uvloop.run(_generate(plan, shared, outcome))
     except Exception as exc:  # reported, not raised: the parent waits for every share
         outcome.errors[f"generator: {exc!r}"] = 1
     results.put(outcome)
 
 
-async def _generate(plan: Plan, out: Outcome) -> None:
+async def _generate(plan: Plan, shared: Shared, out: Outcome) -> None:
     loop = asyncio.get_running_loop()
-    offset = time.time() - loop.time()  # wall clock -> loop clock
-    steady = (plan.steady_from - offset, plan.steady_to - offset)
+    start = plan.start_at - time.time() + loop.time()
     clients = [
-        asyncio.create_task(
-            _client(plan, out, room_id, token, plan.start_at - offset + n / plan.rate, steady)
-        )
+        asyncio.create_task(_client(plan, shared, out, room_id, token, start + n / plan.rate))
         for n, (room_id, token) in enumerate(_sockets(plan.sessions))
     ]
-    lag = asyncio.create_task(_watch_lag(out, steady))
-    await asyncio.sleep(max(0.0, steady[0] - loop.time()))
+    lag = asyncio.create_task(_watch_lag(out, shared))
+    while shared.steady_from.value > time.time():  # noqa: ASYNC110 (set by another process)
+        await asyncio.sleep(0.05)
     cpu_from = _own_cpu()
-    await asyncio.sleep(max(0.0, steady[1] - loop.time()))
+    await asyncio.sleep(max(0.0, shared.steady_to.value - time.time()))
     out.cpu_s = _own_cpu() - cpu_from
     lag.cancel()
     with contextlib.suppress(TimeoutError):
@@ -361,12 +374,11 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def _watch_lag(out: Outcome, steady: tuple[float, float]) -> None:
-    loop = asyncio.get_running_loop()
+async def _watch_lag(out: Outcome, shared: Shared) -> None:
     while True:
-        at, before = loop.time(), time.perf_counter()
+        at, before = time.time(), time.perf_counter()
         await asyncio.sleep(0.05)  # the sampling period
-        if steady[0] <= at <= steady[1]:
+        if shared.steady(at):
             out.lag_s.append(time.perf_counter() - before - 0.05)
 
 
@@ -374,14 +386,18 @@ def _count(out: Outcome, error: str) -> None:
     out.errors[error] = out.errors.get(error, 0) + 1
 
 
-async def _client(
-    plan: Plan, out: Outcome, room_id: str, token: str, open_at: float, steady: tuple[float, float]
-) -> None:
+def _settled(shared: Shared) -> None:
+    with shared.settled.get_lock():
+        shared.settled.value += 1
+
+
+async def _client(plan: Plan, shared: Shared, out: Outcome, room_id: str, token: str, open_at: float) -> None:
     from websockets.asyncio.client import connect
 
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, open_at - loop.time()))
     began = time.perf_counter()  # uvloop's loop.time() has 1 ms resolution: latencies use perf_counter
+    welcomed = False
     try:
         async with connect(
             f"{plan.ws_base}/s/{room_id}/ws",
@@ -395,20 +411,20 @@ async def _client(
             opened = time.perf_counter()
             await ws.send(json.dumps({"type": "join", "v": 1, "token": token}))
             first = await asyncio.wait_for(ws.recv(), 60)
-            welcomed = time.perf_counter()
+            now = time.perf_counter()
             if '"welcome"' not in str(first):
                 _count(out, f"no welcome: {str(first)[:80]}")
                 return
-            out.connect_s.append(welcomed - began)
-            out.join_s.append(welcomed - opened)
+            welcomed = True
+            _settled(shared)
+            out.connect_s.append(now - began)
+            out.join_s.append(now - opened)
             sent: dict[int, float] = {}
-            sender = asyncio.create_task(_send(plan, out, ws, sent, loop.time(), steady))
+            sender = asyncio.create_task(_send(plan, shared, ws, sent, loop.time()))
             try:
                 async for frame in ws:
-                    out.frames_in += 1
                     if '"pong"' in str(frame):
-                        ping_id = json.loads(frame).get("id")
-                        at = sent.pop(ping_id, None)
+                        at = sent.pop(json.loads(frame).get("id"), None)
                         if at is not None:
                             out.ping_s.append(time.perf_counter() - at)
                     elif '"error"' in str(frame):
@@ -418,33 +434,33 @@ async def _client(
                 await asyncio.gather(sender, return_exceptions=True)
             out.pings_unanswered += len(sent)
     except Exception as exc:
-        _count(out, type(exc).__name__)
+        _count(out, type(exc).__name__ + (" after welcome" if welcomed else " before welcome"))
+    finally:
+        if not welcomed:
+            _settled(shared)
 
 
-async def _send(
-    plan: Plan, out: Outcome, ws: Any, sent: dict[int, float], welcomed: float, steady: tuple[float, float]
-) -> None:
-    """Stats every ``stats_every_s`` and pings every ``ping_every_s``, at random phases; closes at the end."""
+async def _send(plan: Plan, shared: Shared, ws: Any, sent: dict[int, float], welcomed: float) -> None:
+    """Stats every ``stats_every_s`` and pings every ``ping_every_s``, at random phases, until the end of
+    the steady period; then closes the socket."""
     loop = asyncio.get_running_loop()
     next_stats = welcomed + random.uniform(0, plan.stats_every_s)
     next_ping = welcomed + random.uniform(0, plan.ping_every_s)
     ping_id = 0
     while True:
         due = min(next_stats, next_ping)
-        if due > steady[1]:
+        if due - loop.time() + time.time() > shared.steady_to.value:
             break
         await asyncio.sleep(max(0.0, due - loop.time()))
         now = loop.time()
         if now >= next_stats:
             await ws.send(stats_frame(now - welcomed))
-            out.frames_out += 1
             next_stats += plan.stats_every_s
         if now >= next_ping:
             ping_id += 1
-            if steady[0] <= now <= steady[1]:  # only steady-period pings are timed
+            if shared.steady(time.time()):  # only steady-period pings are timed
                 sent[ping_id] = time.perf_counter()
             await ws.send(json.dumps({"type": "ping", "id": ping_id}))
-            out.frames_out += 1
             next_ping += plan.ping_every_s
     await asyncio.sleep(1.0)  # let the last pongs arrive
     await ws.close()
@@ -491,24 +507,30 @@ def quantiles(values: Sequence[float]) -> tuple[float, float, float]:
     return at(0.5) * 1000, at(0.99) * 1000, ordered[-1] * 1000
 
 
-def gc_summary(path: Path, since: float, until: float) -> str:
-    """Pauses of the steady period: how many over 1 ms, the longest, and generation-2 totals (whole run)."""
+def read_gc_log(path: Path) -> dict[str, Any]:
     try:
-        log = json.loads(path.read_text())
+        log: dict[str, Any] = json.loads(path.read_text())
+        return log
     except (OSError, ValueError):
-        return "n/a"
-    pauses = [(gen, took) for at, gen, took in log["long"] if since <= at <= until]
-    longest = max((took for _, took in pauses), default=0.0)
-    full = log["totals"]["2"]
+        return {"totals": {g: [0, 0.0, 0.0] for g in "012"}, "long": []}
+
+
+def gc_summary(before: dict[str, Any], after: dict[str, Any], since: float, until: float) -> str:
+    """The steady period's collector: share of time per generation, pauses over 1 ms, the longest."""
+    took = {g: after["totals"][g][1] - before["totals"][g][1] for g in "012"}
+    runs = {g: after["totals"][g][0] - before["totals"][g][0] for g in "012"}
+    pauses = [(gen, s) for at, gen, s in after["long"] if since <= at <= until]
+    longest = max(pauses, key=lambda p: p[1], default=(0, 0.0))
+    share = ", ".join(f"gen{g} {runs[g]} runs {took[g]:.2f} s" for g in "012")
     return (
-        f"{len(pauses)} pauses >= 1 ms, longest {longest * 1000:.0f} ms; "
-        f"gen2: {full[0]} runs, max {full[2] * 1000:.0f} ms (whole run)"
+        f"{share}; {len(pauses)} pauses >= 1 ms, longest {longest[1] * 1000:.0f} ms (gen{longest[0]}); "
+        f"whole run: gen2 {after['totals']['2'][0]} runs, longest {after['totals']['2'][2] * 1000:.0f} ms"
     )
 
 
 async def run(kind: str, args: argparse.Namespace, sessions: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="duet-load-") as folder:
-        server = Server(kind, Path(folder))
+        server = Server(kind, Path(folder), args.gc_threshold)
         await server.start()
         try:
             return await _measure(server, args, sessions)
@@ -524,9 +546,12 @@ async def _measure(server: Server, args: argparse.Namespace, sessions: int) -> F
     workers = max(1, min(args.workers, sessions))
     ramp_s = 2 * sessions / args.rate
     start_at = time.time() + 3.0  # the generators' start-up
-    steady_from = start_at + ramp_s + args.settle
-    steady_to = steady_from + args.duration
     context = mp.get_context("spawn")
+    shared = Shared(
+        settled=context.Value("i", 0),
+        steady_from=context.RawValue("d", float("inf")),
+        steady_to=context.RawValue("d", float("inf")),
+    )
     results = context.Queue()
     processes = []
     for w in range(workers):
@@ -535,29 +560,40 @@ async def _measure(server: Server, args: argparse.Namespace, sessions: int) -> F
             sessions=rooms[w::workers],
             start_at=start_at,
             rate=args.rate / workers,
-            steady_from=steady_from,
-            steady_to=steady_to,
             stats_every_s=args.stats_every,
             ping_every_s=args.ping_every,
             deflate=not args.no_deflate,
         )
-        process = context.Process(target=generate, args=(plan, results), daemon=True)
+        process = context.Process(target=generate, args=(plan, shared, results), daemon=True)
         process.start()
         processes.append(process)
     print(
         f"  {server.kind}: {2 * sessions} sockets at {args.rate:g}/s ({ramp_s:.0f} s ramp), "
-        f"{workers} generator process(es), steady {args.duration:g} s",
+        f"{workers} generator process(es)",
+        flush=True,
+    )
+    deadline = start_at + ramp_s + 120
+    while shared.settled.value < 2 * sessions and time.time() < deadline:  # noqa: ASYNC110 (other processes)
+        await asyncio.sleep(0.1)
+    ramp_took = time.time() - start_at
+    steady_from = time.time() + args.settle
+    steady_to = steady_from + args.duration
+    shared.steady_from.value, shared.steady_to.value = steady_from, steady_to
+    print(
+        f"  all sockets welcomed or failed {ramp_took:.1f} s after the first opened "
+        f"(the ramp alone is {ramp_s:.1f} s); steady for {args.duration:g} s after {args.settle:g} s",
         flush=True,
     )
     await asyncio.sleep(max(0.0, steady_from - time.time()))
     cpu_from, load_from = cpu_seconds(server.pid), os.getloadavg()
+    gc_before = read_gc_log(server.gc_log)
     spy = await _py_spy(server.pid, args) if args.py_spy and server.kind == "duet" else None
     await asyncio.sleep(max(0.0, steady_to - time.time()))
     cpu = (cpu_seconds(server.pid) - cpu_from) / args.duration
     rss, peak = memory_mib(server.pid)
     load_to = os.getloadavg()
-    await asyncio.sleep(1.0)  # the gc log is written every 0.5 s
-    gc = gc_summary(server.gc_log, steady_from, steady_to)
+    await asyncio.sleep(0.6)  # the gc log is written every 0.5 s
+    gc = gc_summary(gc_before, read_gc_log(server.gc_log), steady_from, steady_to)
     outcomes: list[Outcome] = [await asyncio.to_thread(results.get, True, 120) for _ in processes]
     for process in processes:
         await asyncio.to_thread(process.join, 30)
@@ -683,6 +719,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--stats-every", type=float, default=2.0, help="seconds between stats frames (2)")
     parser.add_argument("--ping-every", type=float, default=5.0, help="seconds between timed pings (5)")
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
+    parser.add_argument(
+        "--gc-threshold", default="", metavar="G0,G1,G2", help="experiment: gc.set_threshold in the servers"
+    )
     parser.add_argument("--py-spy", metavar="FILE", help="record duet with py-spy over the steady period")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--duet-only", action="store_true")

@@ -17,8 +17,8 @@ every new one from its start: switching never renegotiates (see
 :mod:`media.local_tracks`).
 
 The negotiator sends through a callback and never touches the socket, so the
-signaling edge stays in :mod:`media.participant`. Calls must not overlap: the
-participant feeds it one frame at a time, in arrival order.
+signaling edge stays in :mod:`media.signaling_channel` and :mod:`media.room_session`. Calls must
+not overlap: the participant feeds it one frame at a time, in arrival order.
 """
 
 from __future__ import annotations
