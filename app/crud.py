@@ -24,6 +24,7 @@ __all__ = [
     "end_room",
     "get_participants",
     "get_room",
+    "get_room_and_participants",
     "list_events",
     "list_rooms",
     "new_api_key",
@@ -115,6 +116,21 @@ async def get_room(session: AsyncSession, *, room_id: str) -> Room | None:
     return await session.get(Room, room_id)
 
 
+async def get_room_and_participants(
+    session: AsyncSession, *, room_id: str
+) -> tuple[Room, dict[Role, Participant]] | None:
+    """A room and its two people in one round trip to the database (joining a room needs both)."""
+    result = await session.exec(
+        select(Room, Participant)
+        .join(Participant, col(Participant.room_id) == col(Room.id))
+        .where(col(Room.id) == room_id)
+    )
+    rows = list(result)
+    if not rows:
+        return None
+    return rows[0][0], {person.role: person for _, person in rows}
+
+
 async def get_participants(
     session: AsyncSession, *, room_ids: Sequence[str]
 ) -> dict[str, dict[Role, Participant]]:
@@ -162,24 +178,24 @@ async def end_room(session: AsyncSession, *, room: Room, now: datetime) -> Room:
 
 
 async def set_live(session: AsyncSession, *, room_id: str, now: datetime) -> None:
+    """Mark a room as having someone connected since ``now`` (in the caller's transaction)."""
     await session.exec(
         update(Room).where(col(Room.id) == room_id, col(Room.live_since).is_(None)).values(live_since=now)
     )
-    await session.commit()
 
 
 async def clear_live(session: AsyncSession, *, room_id: str | None = None) -> None:
-    """Mark a room (or, at start-up, every room) as having nobody connected."""
+    """Mark a room (or, at start-up, every room) as having nobody connected (in the caller's
+    transaction)."""
     statement = update(Room).values(live_since=None)
     if room_id is not None:
         statement = statement.where(col(Room.id) == room_id)
     await session.exec(statement)
-    await session.commit()
 
 
 async def add_events(session: AsyncSession, *, events: Sequence[Event]) -> None:
+    """Insert ``events`` (in the caller's transaction: one commit for a whole batch)."""
     session.add_all(events)
-    await session.commit()
 
 
 async def list_events(session: AsyncSession, *, room_id: str) -> list[Event]:

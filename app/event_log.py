@@ -58,13 +58,14 @@ class EventLog:
             if not events and not changes:
                 return
             try:
-                async with self._db.session() as session:
+                async with self._db.session() as session:  # one transaction, one commit, per batch
                     for change in changes:
                         if change.live:
                             await crud.set_live(session, room_id=change.room_id, now=change.at)
                         else:
                             await crud.clear_live(session, room_id=change.room_id)
                     await crud.add_events(session, events=events)
+                    await session.commit()
             except Exception:
                 log.exception("could not write %d events; keeping them for the next flush", len(events))
                 self._events[:0], self._live[:0] = events, changes

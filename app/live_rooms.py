@@ -85,6 +85,8 @@ class LiveRooms:
         self._sweeper: asyncio.Task[None] | None = None
         self._not_live: set[str] = set()
         """Rooms kept here for a held seat whose ``live`` mark was already cleared."""
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        """Rooms being loaded from the database now, so that concurrent joins share one load."""
         self._on_phone: dict[str, dict[Role, str]] = {}
         """Per room, who is in the phone conference (role → name), as the phone bridge last said."""
 
@@ -133,7 +135,7 @@ class LiveRooms:
             ) from None
         room = self._rooms.get(room_id)
         if room is None:
-            room = await self._load(room_id)
+            room = await self._loaded(room_id)
         was_empty = not room.anyone_connected
         entry = self._conns[conn]
         entry.room_id, entry.role = room_id, claims.role
@@ -212,9 +214,12 @@ class LiveRooms:
 
     async def sweep(self) -> None:
         now = time.time()
-        for room in list(self._rooms.values()):
+        for count, room in enumerate(list(self._rooms.values()), 1):
             await self._run(room, room.tick(now))
-        await self._refresh_turn(now)
+            if count % _SWEEP_BATCH == 0:
+                await asyncio.sleep(0)  # let sockets in between: thousands of rooms are tens of ms
+        if self._settings.turn_urls and self._settings.turn_secret:
+            await self._refresh_turn(now)
 
     async def _refresh_turn(self, now: float) -> None:
         """Fresh TURN credentials for each socket whose last ones are ``turn_refresh_s`` old: a call
@@ -253,14 +258,30 @@ class LiveRooms:
             return None
         return self._rooms.get(entry.room_id)
 
+    async def _loaded(self, room_id: str) -> Room:
+        """The room, loaded from the database once however many sockets ask for it at the same time
+        (both people of a room often join within a second of each other)."""
+        loading = self._loading.get(room_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(room_id))
+            self._loading[room_id] = loading
+            loading.add_done_callback(lambda done: self._loaded_done(room_id, done))
+        # Shielded: a socket that goes away while waiting does not cancel the others' load.
+        return await asyncio.shield(loading)
+
+    def _loaded_done(self, room_id: str, done: asyncio.Future[Room]) -> None:
+        self._loading.pop(room_id, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: a refusal nobody waits for any more is not an error
+
     async def _load(self, room_id: str) -> Room:
         async with self._db.session() as session:
-            record = await crud.get_room(session, room_id=room_id)
-            if record is None:
+            found = await crud.get_room_and_participants(session, room_id=room_id)
+            if found is None:
                 raise JoinRefused(
                     ErrorCode.ROOM_NOT_FOUND, CloseCode.ROOM_NOT_FOUND, "This session does not exist."
                 )
-            people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
+            record, people = found
             events = await crud.list_events(session, room_id=room_id)
         now = datetime.now(UTC)
         state = room_state(record, now)
@@ -338,6 +359,9 @@ class LiveRooms:
 
 
 _PRESENT = {"joined": True, "reconnected": True, "reconnecting": True, "left": False}
+
+_SWEEP_BATCH = 200
+"""Rooms the sweep ticks between two yields to the event loop (a tick is ~12 µs: ~2.5 ms a batch)."""
 
 RESTORE_MAX_AGE_S = 120.0
 """A room whose newest event is older than this (seconds) holds no seats after a restart. A live call

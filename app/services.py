@@ -58,6 +58,7 @@ class Services:
         await self.db.migrate()
         async with self.db.session() as session:
             await crud.clear_live(session)  # nobody is connected to a process that just started
+            await session.commit()
         self.events.start()
         self.live.start()
 

@@ -1,6 +1,6 @@
 """Signaling under load: N sessions (2N sockets) on one ``duet serve``, against a bare Starlette relay.
 
-What it measures, per server and size (issue 1's targets: 8,000 sessions, p99 < 25 ms per message,
+What it measures, per server and size (issue 2's targets: 8,000 sessions, p99 < 25 ms per message,
 p99 < 50 ms per connect, within 2x the CPU of a bare relay):
 
 - **connect**: seconds from starting the WebSocket handshake to the ``welcome`` frame (also the part

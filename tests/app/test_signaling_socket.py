@@ -61,6 +61,23 @@ async def test_two_participants_join_and_negotiate(server: RunningServer) -> Non
     await host.close()
 
 
+async def test_both_joining_at_once_meet_in_one_room(server: RunningServer) -> None:
+    """Both sockets ask for the room before either has loaded it: one load, one room, one pairing."""
+    for _ in range(5):
+        room = await server.create_room()
+        ws_url = server.ws_url(room["id"])
+        (host, host_welcome), (guest, guest_welcome) = await asyncio.gather(
+            joined(ws_url, room["join_urls"]["host"]), joined(ws_url, room["join_urls"]["guest"])
+        )
+        # Whoever came second found the other there; the first hears of the second.
+        assert host_welcome.peer.present or guest_welcome.peer.present
+        first = host if not host_welcome.peer.present else guest
+        assert (await first.recv_type("peer-joined")).peer.present
+        await host.send(Bye())
+        assert (await guest.recv_type("peer-left")).reason == "bye"
+        await guest.close()
+
+
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
