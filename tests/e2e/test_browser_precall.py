@@ -60,8 +60,11 @@ async def test_the_prejoin_connection_test_says_video_will_work_then_the_call_jo
     for figure in ("#precall-bitrate", "#precall-available"):
         await expect(page.locator(figure)).to_have_text(re.compile(r"^\d+(\.\d)? [kM]bit/s$"))
     await expect(page.locator("#precall-reasons li")).to_have_count(0)
-    # The camera preview still runs (the test sent clones) and joining still works.
+    # The camera preview still runs (the test sent clones), and joining during a second test ends
+    # that test and joins.
     assert await page.evaluate('() => document.getElementById("preview-video").srcObject.active')
+    await page.click("#precall-run")
+    await expect(page.locator("#precall-run")).to_be_disabled()
     await page.click("#join")
     await page.wait_for_function("() => window.duet.state !== 'prejoin'", timeout=UI_TIMEOUT_MS)
     ana.assert_clean()

@@ -140,9 +140,10 @@ const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
  * @param {string} options.token
  * @param {MediaStreamTrack[]} options.tracks  What to send; the test stops none of them.
  * @param {(phase: Phase, figures: Figures) => void} [options.onProgress]
- * @returns {Promise<CheckResult>}
+ * @param {AbortSignal} [options.signal]  Ends the test early (the person joined): resolves `null`.
+ * @returns {Promise<CheckResult | null>}
  */
-export async function runNetworkTest({ roomId, token, tracks, onProgress = () => {} }) {
+export async function runNetworkTest({ roomId, token, tracks, onProgress = () => {}, signal }) {
   const started = performance.now();
   const base = `/s/${roomId}/check`;
   /** @type {Set<string>} */
@@ -188,6 +189,7 @@ export async function runNetworkTest({ roomId, token, tracks, onProgress = () =>
     let measureUntil = deadline;
     while (performance.now() < measureUntil) {
       await sleep(Math.min(SAMPLE_MS, Math.max(0, measureUntil - performance.now())));
+      if (signal?.aborted) return null; // the finally below closes the connection
       const state = peer.connectionState;
       if (state === "failed" || state === "closed") break;
       if (!connected && state === "connected") {

@@ -76,6 +76,7 @@ export class PrecallPanel {
   #advice = byId("precall-advice");
   #reasons = byId("precall-reasons");
   #running = false;
+  #signal;
 
   /**
    * @param {JoinLink} link
@@ -85,6 +86,7 @@ export class PrecallPanel {
   constructor(link, media, signal) {
     this.#link = link;
     this.#media = media;
+    this.#signal = signal; // also ends a running test: joining should not share the link with it
     this.#button.textContent = words.run;
     this.#button.addEventListener("click", () => void this.run(), { signal });
   }
@@ -108,11 +110,13 @@ export class PrecallPanel {
         roomId: this.#link.roomId,
         token: this.#link.token,
         tracks,
+        signal: this.#signal,
         onProgress: (phase, figures) => {
           this.#verdict.textContent = words.phases[phase];
           this.#show(figures);
         },
       });
+      if (result === null) return null; // ended early: the screen is gone
       const text = words.verdicts[result.verdict] ?? { title: result.words, advice: "" };
       this.#result.dataset.verdict = result.verdict;
       this.#verdict.textContent = text.title;

@@ -52,6 +52,8 @@ class CheckAnswer(BaseModel):
 
 
 class CheckConfigRequest(BaseModel):
+    """The join token that allows the test."""
+
     token: str = Field(max_length=4096)
 
 
@@ -75,7 +77,9 @@ class CheckMeasurement(BaseModel):
     """Fraction of packets lost, 0-1."""
     jitter_s: float | None = Field(default=None, ge=0, le=60)
     bitrate_bps: float | None = Field(default=None, ge=0, le=10_000_000_000)
-    """Sending bitrate, bits per second."""
+    """What the client can send upstream, bits per second: its sending rate, or its congestion
+    controller's estimate (``availableOutgoingBitrate``) when that is higher, since a short test mostly
+    sees the sender ramping up."""
     gathered: list[CandidateType] = Field(default_factory=list, max_length=4)
     """The types of the client's own ICE candidates (for why it could not connect)."""
     failure: str | None = Field(default=None, max_length=300)
