@@ -27,6 +27,7 @@ __all__ = [
     "get_room_and_participants",
     "list_events",
     "list_rooms",
+    "live_room_ids",
     "new_api_key",
     "new_room_id",
     "pin_in_use",
@@ -175,6 +176,11 @@ async def end_room(session: AsyncSession, *, room: Room, now: datetime) -> Room:
     session.add(room)
     await session.commit()
     return room
+
+
+async def live_room_ids(session: AsyncSession) -> set[str]:
+    """Rooms marked as having someone connected (read at start-up: to the process before)."""
+    return set(await session.exec(select(Room.id).where(col(Room.live_since).is_not(None))))
 
 
 async def set_live(session: AsyncSession, *, room_id: str, now: datetime) -> None:

@@ -85,6 +85,7 @@ class LiveRooms:
         self._sweeper: asyncio.Task[None] | None = None
         self._not_live: set[str] = set()
         """Rooms kept here for a held seat whose ``live`` mark was already cleared."""
+        self._restorable: set[str] = set()
         self._loading: dict[str, asyncio.Future[Room]] = {}
         """Rooms being loaded from the database now, so that concurrent joins share one load."""
         self._on_phone: dict[str, dict[Role, str]] = {}
@@ -202,7 +203,10 @@ class LiveRooms:
 
     # --- time ------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, restorable: set[str] | None = None) -> None:
+        """Start sweeping. ``restorable``: rooms someone was connected to when the process before
+        stopped; only their first load reads the room's events back (who was here, the call's mode)."""
+        self._restorable = set(restorable or ())
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="duet-room-sweeper")
 
     async def stop(self) -> None:
@@ -282,7 +286,9 @@ class LiveRooms:
                     ErrorCode.ROOM_NOT_FOUND, CloseCode.ROOM_NOT_FOUND, "This session does not exist."
                 )
             record, people = found
-            events = await crud.list_events(session, room_id=room_id)
+            # Only a room that was live when the process before stopped has seats and a mode to restore.
+            restoring = room_id in self._restorable
+            events = await crud.list_events(session, room_id=room_id) if restoring else []
         now = datetime.now(UTC)
         state = room_state(record, now)
         if state is RoomState.ENDED:
@@ -330,6 +336,7 @@ class LiveRooms:
             reconnect_grace_s=settings.reconnect_grace_s,
         )
         room.restore(present, time.time())
+        self._restorable.discard(room_id)
         self._advisors[room_id] = advisor
         self._rooms[room_id] = room
         return room

@@ -57,10 +57,11 @@ class Services:
     async def start(self) -> None:
         await self.db.migrate()
         async with self.db.session() as session:
+            was_live = await crud.live_room_ids(session)
             await crud.clear_live(session)  # nobody is connected to a process that just started
             await session.commit()
         self.events.start()
-        self.live.start()
+        self.live.start(restorable=was_live)
 
     async def stop(self) -> None:
         if self.echo is not None:
