@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,7 +19,8 @@ from app.call_advisor import CallAdvisor, room_backups
 from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
-from app.models import Event, RoomState, room_state
+from app.models import RoomState, room_state
+from app.room_restore import mode_at_last, present_at_last
 from app.tokens import InvalidToken, JoinTokens
 from app.turn import ice_servers_for
 from media.fallback_policy import RoomPolicy
@@ -308,7 +308,7 @@ class LiveRooms:
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.
-        present = _present_at_last(events, datetime.now(UTC))
+        present = present_at_last(events, datetime.now(UTC))
         backups = room_backups(
             phones={role: (p.phone, p.share_phone) for role, p in people.items()},
             dial_in=settings.phone_dial_in,
@@ -321,7 +321,7 @@ class LiveRooms:
             interval_s=settings.stats_interval_s,
             warmup_s=settings.quality_warmup_s,
             config=policy_config(settings),
-            mode=_mode_at_last(events) if present else CallMode.VIDEO,
+            mode=mode_at_last(events) if present else CallMode.VIDEO,
         )
         room = Room(
             room_id=room_id,
@@ -365,40 +365,5 @@ class LiveRooms:
             self._not_live.add(room_id)  # marked once, not again on every sweep while the seat is held
 
 
-_PRESENT = {"joined": True, "reconnected": True, "reconnecting": True, "left": False}
-
 _SWEEP_BATCH = 200
 """Rooms the sweep ticks between two yields to the event loop (a tick is ~12 µs: ~2.5 ms a batch)."""
-
-RESTORE_MAX_AGE_S = 120.0
-"""A room whose newest event is older than this (seconds) holds no seats after a restart. A live call
-writes a ``quality`` event every 10 s, and the page stops retrying its socket after about 100 s, so
-an older silence means the previous process saw nobody lately and nobody is still trying."""
-
-
-def _mode_at_last(events: Sequence[Event]) -> CallMode:
-    """The call's mode as the room's latest ``mode`` event left it."""
-    for event in reversed(events):
-        if event.type == "mode" and isinstance(mode := event.data.get("mode"), str):
-            with contextlib.suppress(ValueError):
-                return CallMode(mode)
-    return CallMode.VIDEO
-
-
-def _present_at_last(events: Sequence[Event], now: datetime | None = None) -> set[Role]:
-    """Who was connected (or held for a reconnect) when the room's last events were written; nobody
-    when the newest of them is more than :data:`RESTORE_MAX_AGE_S` older than ``now``."""
-    present: set[Role] = set()
-    if now is not None and events and (now - max(e.at for e in events)).total_seconds() > RESTORE_MAX_AGE_S:
-        return present
-    for event in events:
-        if event.role is None:
-            if event.type in ("ended", "expired"):
-                present.clear()
-            continue
-        if event.type in _PRESENT:
-            if _PRESENT[event.type]:
-                present.add(event.role)
-            else:
-                present.discard(event.role)
-    return present

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.live_rooms import _mode_at_last, _present_at_last
 from app.models import Event
+from app.room_restore import mode_at_last, present_at_last
 from signaling.messages import CallMode, Role
 
 
@@ -28,7 +28,7 @@ def ev(type_: str, role: Role | None = None, **data: Any) -> Event:
     ],
 )
 def test_who_was_here_when_the_server_died(events: list[Event], present: set[Role]) -> None:
-    assert _present_at_last(events) == present
+    assert present_at_last(events) == present
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_seats_are_held_only_after_a_recent_restart(silent_s: float, held: bool)
         Event(room_id="r1", type="quality", role=Role.HOST, data={}, at=start + timedelta(seconds=30)),
     ]
     now = start + timedelta(seconds=30 + silent_s)
-    assert _present_at_last(events, now) == ({Role.HOST} if held else set())
+    assert present_at_last(events, now) == ({Role.HOST} if held else set())
 
 
 @pytest.mark.parametrize(
@@ -54,4 +54,4 @@ def test_seats_are_held_only_after_a_recent_restart(silent_s: float, held: bool)
     ],
 )
 def test_the_calls_mode_when_the_server_died(events: list[Event], mode: CallMode) -> None:
-    assert _mode_at_last(events) is mode
+    assert mode_at_last(events) is mode
