@@ -20,9 +20,21 @@ from typing import Any, Protocol
 
 import httpx
 
-__all__ = ["DuetProcess", "FrameWatch", "free_port"]
+__all__ = ["DuetProcess", "FrameWatch", "free_port", "run_duet"]
 
 DUET = shutil.which("duet", path=str(Path(sys.executable).parent)) or "duet"
+
+
+async def run_duet(
+    *args: str, env: Mapping[str, str] | None = None, timeout_s: float = 60
+) -> tuple[str, str]:
+    """Run the ``duet`` command to completion: its stdout and stderr; asserts it exited 0."""
+    process = await asyncio.create_subprocess_exec(
+        DUET, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    assert process.returncode == 0, err.decode()
+    return out.decode(), err.decode()
 
 
 def free_port() -> int:
@@ -49,13 +61,8 @@ class DuetProcess:
         """``time.monotonic()`` when the latest start logged that it listens."""
 
     async def create_api_key(self) -> str:
-        made = await asyncio.create_subprocess_exec(
-            DUET, "apikey", "create", "test", env=self._env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(made.communicate(), 30)
-        assert made.returncode == 0, err.decode()
-        self.api_key = out.decode().strip()
+        out, _ = await run_duet("apikey", "create", "test", env=self._env, timeout_s=30)
+        self.api_key = out.strip()
         return self.api_key
 
     async def start(self, timeout_s: float = 30) -> None:

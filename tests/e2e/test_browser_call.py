@@ -12,23 +12,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from page_checks import CALL_TIMEOUT_MS, REMOTE_VIDEO_ADVANCED, REMOTE_VIDEO_RENDERS, UI_TIMEOUT_MS
 from playwright.async_api import Page, expect
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LaunchParticipant, Participant
-
-CALL_TIMEOUT_MS = 30_000
-"""Budget for two local Chromiums to negotiate and render video (about 2 s when idle)."""
-
-UI_TIMEOUT_MS = 10_000
-"""Budget for the page to react to a click or a frame."""
-
-REMOTE_VIDEO_RENDERS = """() => {
-  const video = document.getElementById("remote-video");
-  return video.videoWidth > 0 && video.currentTime > 0 && !video.paused;
-}"""
-
-REMOTE_VIDEO_ADVANCED = """(start) => document.getElementById("remote-video").currentTime > start + 0.5"""
 
 # wait_for_function treats a returned Promise as truthy, so this predicate stays
 # synchronous: each poll starts a getStats() and reads what the previous one found.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 from netlab import Impairment, Lab, Step
 from netlab.duet_in_lab import DUET, duet_server
+from page_checks import CALL_TIMEOUT_MS, REMOTE_VIDEO_RENDERS, UI_TIMEOUT_MS
 from playwright.async_api import Page, expect
 
 if TYPE_CHECKING:
@@ -29,15 +30,9 @@ RECOVERY_S = 10.0
 """Issue 5's target: remote video plays again within this long of the path's return."""
 STALLED_MS = 2000
 """No new remote frame for this long counts as a frozen picture (the outage freezes it for 10 s)."""
-CALL_TIMEOUT_MS = 30_000
-UI_TIMEOUT_MS = 10_000
 GUEST_DURATION_S = 50.0
 """How long the headless guest would stay: longer than the test, which ends the room first."""
 
-REMOTE_VIDEO_RENDERS = """() => {
-  const video = document.getElementById("remote-video");
-  return video.videoWidth > 0 && video.currentTime > 0 && !video.paused;
-}"""
 # Counts the remote video's decoded frames (inbound-rtp framesDecoded, read every 100 ms) and keeps
 # the longest time without a new one (ms). Not currentTime: a MediaStream video's runs on with the
 # clock while the picture is frozen; not requestVideoFrameCallback: in headless Chromium it sometimes

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from conftest import RunningServer
 from duet_process import DuetProcess
+from page_checks import CALL_TIMEOUT_MS, REMOTE_VIDEO_ADVANCED, REMOTE_VIDEO_RENDERS, UI_TIMEOUT_MS
 from playwright.async_api import Page, expect
 
 from media.backoff import Backoff
@@ -19,15 +20,6 @@ from media.participant import HeadlessParticipant
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LaunchParticipant
-
-CALL_TIMEOUT_MS = 30_000
-UI_TIMEOUT_MS = 10_000
-
-REMOTE_VIDEO_RENDERS = """() => {
-  const video = document.getElementById("remote-video");
-  return video.videoWidth > 0 && video.currentTime > 0 && !video.paused;
-}"""
-REMOTE_VIDEO_ADVANCED = """(start) => document.getElementById("remote-video").currentTime > start + 0.5"""
 
 
 async def video_time(page: Page) -> float:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
 from conftest import RunningServer
+from duet_process import run_duet
 from wsclient import WsClient, split_join_url
 
 from media.participant import HeadlessParticipant
@@ -65,21 +65,8 @@ async def test_duet_join_command_reports_what_it_received(server: RunningServer)
     room = await server.create_room()
     async with HeadlessParticipant(room["join_urls"]["host"]) as host:
         await host.wait_joined(timeout_s=5)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "join",
-            room["join_urls"]["guest"],
-            "--duration",
-            "3",
-            "--json",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
+        out, err = await run_duet("join", room["join_urls"]["guest"], "--duration", "3", "--json")
     report = json.loads(out)
     assert report["role"] == "guest" and report["time_to_connected_s"] is not None
     assert report["video_frames_received"] >= 30 and report["audio_frames_received"] > 0
-    assert room["join_urls"]["guest"].split("#t=")[1] not in out.decode() + err.decode()  # no secrets printed
+    assert room["join_urls"]["guest"].split("#t=")[1] not in out + err  # no secrets printed

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from typing import Any
 
 import pytest
 from conftest import RunningServer
+from duet_process import run_duet
 
 from media.precall import run_check
 
@@ -54,20 +54,7 @@ async def test_check_is_capped(server: RunningServer, server_settings: dict[str,
 
 async def test_duet_check_command_prints_the_verdict(server: RunningServer) -> None:
     room = await server.create_room()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "check",
-        room["join_urls"]["guest"],
-        "--duration",
-        "2",
-        "--json",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
+    out, _ = await run_duet("check", room["join_urls"]["guest"], "--duration", "2", "--json")
     report = json.loads(out)
     assert (report["verdict"], report["words"], report["connected"]) == ("video", "video will work", True)
     assert report["video_frames_echoed"] > 0

@@ -4,8 +4,11 @@ participants never stops, both are back on signaling within seconds, the room su
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from duet_process import DuetProcess, FrameWatch
 
@@ -13,19 +16,33 @@ from media.participant import HeadlessParticipant, ParticipantPhase
 from signaling.messages import CallMode, Welcome
 
 
-async def test_server_sigkill_and_restart_keeps_media_and_the_room(tmp_path: Path) -> None:
-    server = DuetProcess(tmp_path / "data", settings={"DUET_RECONNECT_GRACE_S": "20"})
+@contextlib.asynccontextmanager
+async def call_on(
+    data_dir: Path, settings: Mapping[str, str] = {}
+) -> AsyncIterator[tuple[DuetProcess, dict[str, Any], HeadlessParticipant, HeadlessParticipant]]:
+    """``duet serve`` (a child process, so it can be killed) with a room whose two headless
+    participants are connected; everything is closed afterwards."""
+    server = DuetProcess(data_dir, settings=settings)
     await server.create_api_key()
     await server.start()
-    host = guest = None
+    people: list[HeadlessParticipant] = []
     try:
         room = await server.create_room()
-        host = HeadlessParticipant(room["join_urls"]["host"])
-        guest = HeadlessParticipant(room["join_urls"]["guest"])
+        people = [HeadlessParticipant(room["join_urls"][role]) for role in ("host", "guest")]
+        host, guest = people
         await host.start()
         await host.wait_joined(5)
         await guest.start()
         await asyncio.gather(host.wait_connected(15), guest.wait_connected(15))
+        yield server, room, host, guest
+    finally:
+        for person in people:
+            await person.close()
+        await server.stop()
+
+
+async def test_server_sigkill_and_restart_keeps_media_and_the_room(tmp_path: Path) -> None:
+    async with call_on(tmp_path / "data", {"DUET_RECONNECT_GRACE_S": "20"}) as (server, room, host, guest):
         await asyncio.gather(host.wait_frames("video", 30, 20), guest.wait_frames("video", 30, 20))
         async with server.api() as api:
             before = (await api.get(f"/v1/rooms/{room['id']}")).json()
@@ -67,26 +84,10 @@ async def test_server_sigkill_and_restart_keeps_media_and_the_room(tmp_path: Pat
         frames = guest.report().video_frames_received
         await guest.wait_frames("video", frames + 15, 10)
         await asyncio.gather(host.hang_up(), guest.hang_up())
-    finally:
-        for person in (host, guest):
-            if person is not None:
-                await person.close()
-        await server.stop()
 
 
 async def test_an_audio_only_call_stays_audio_only_across_a_restart(tmp_path: Path) -> None:
-    server = DuetProcess(tmp_path / "data")
-    await server.create_api_key()
-    await server.start()
-    host = guest = None
-    try:
-        room = await server.create_room()
-        host = HeadlessParticipant(room["join_urls"]["host"])
-        guest = HeadlessParticipant(room["join_urls"]["guest"])
-        await host.start()
-        await host.wait_joined(5)
-        await guest.start()
-        await asyncio.gather(host.wait_connected(15), guest.wait_connected(15))
+    async with call_on(tmp_path / "data") as (server, room, host, guest):
         await host.set_mode(CallMode.AUDIO_ONLY)
         await asyncio.gather(host.wait_mode(CallMode.AUDIO_ONLY, 5), guest.wait_mode(CallMode.AUDIO_ONLY, 5))
         async with server.api() as api:  # reading the events flushes the batched writer: the mode is stored
@@ -100,8 +101,3 @@ async def test_an_audio_only_call_stays_audio_only_across_a_restart(tmp_path: Pa
         assert host.mode is guest.mode is CallMode.AUDIO_ONLY and not host.sending_video
         audio = guest.report().audio_frames_received
         await guest.wait_frames("audio", audio + 50, 10)
-    finally:
-        for person in (host, guest):
-            if person is not None:
-                await person.close()
-        await server.stop()
