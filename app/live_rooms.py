@@ -142,7 +142,7 @@ class LiveRooms:
         entry.room_id, entry.role = room_id, claims.role
         now = time.time()
         ice_servers = ice_servers_for(self._settings, room_id=room_id, role=claims.role, now=now)
-        if self._settings.turn_urls and self._settings.turn_secret:
+        if self._settings.turn_urls:  # Settings refuse TURN URLs without the secret
             entry.turn_issued_at = now
         await self._run(room, room.join(conn, claims.role, now, resume=resume, ice_servers=ice_servers))
         self._not_live.discard(room_id)
@@ -222,7 +222,7 @@ class LiveRooms:
             await self._run(room, room.tick(now))
             if count % _SWEEP_BATCH == 0:
                 await asyncio.sleep(0)  # let sockets in between: thousands of rooms are tens of ms
-        if self._settings.turn_urls and self._settings.turn_secret:
+        if self._settings.turn_urls:  # Settings refuse TURN URLs without the secret
             await self._refresh_turn(now)
 
     async def _refresh_turn(self, now: float) -> None:
@@ -302,9 +302,6 @@ class LiveRooms:
                 CloseCode.TOO_EARLY,
                 f"This session opens at {record.starts_at.isoformat()}; come back then.",
             )
-        # Another socket of the same room may have loaded it while we awaited the database.
-        if (existing := self._rooms.get(room_id)) is not None:
-            return existing
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
 
 from media.ice import rtc_configuration
 from media.join_url import parse_join_url
@@ -101,13 +102,12 @@ def _post_json(url: str, body: dict[str, str], timeout_s: float) -> dict[str, An
 
 
 def _gathered(sdp: str) -> set[CandidateType]:
-    """The candidate types in an SDP's ``a=candidate`` lines (``... typ host ...``)."""
-    types = set()
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:") and " typ " in line:
-            with contextlib.suppress(ValueError):
-                types.add(CandidateType(line.split(" typ ", 1)[1].split()[0]))
-    return types
+    """The types of the candidates in an SDP's ``a=candidate`` lines (parsed as aiortc parses them)."""
+    return {
+        CandidateType(candidate_from_sdp(line.removeprefix("a=candidate:")).type)
+        for line in sdp.splitlines()
+        if line.startswith("a=candidate:")
+    }
 
 
 def _http_failure(exc: urllib.error.HTTPError) -> str:
@@ -146,7 +146,6 @@ async def run_check(
     except (OSError, ValueError, KeyError) as exc:
         unreachable = f"the server could not be reached ({exc})"
         return _report(started, PrecallMeasurement(connected=False), unreachable)
-    urls = [u for server in ice_servers for u in server.urls]
     received = ReceivedMedia()
     # Explicit, possibly empty: never aiortc's default public STUN server.
     pc = RTCPeerConnection(rtc_configuration(ice_servers))
@@ -187,9 +186,7 @@ async def run_check(
                 future.cancel()
             if not connected.is_set():
                 failure = connect_failure(
-                    gathered=_gathered(pc.localDescription.sdp),
-                    stun=any(u.startswith("stun") for u in urls),
-                    turn=any(u.startswith("turn") for u in urls),
+                    gathered=_gathered(pc.localDescription.sdp), ice_servers=ice_servers
                 )
             else:
                 connected_at = time.monotonic()

@@ -28,6 +28,8 @@ import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from signaling.messages import IceServer
+
 __all__ = ["CandidateType", "PrecallMeasurement", "PrecallVerdict", "Verdict", "connect_failure", "verdict"]
 
 VIDEO_MAX_RTT_S = 0.4
@@ -128,15 +130,20 @@ class CandidateType(enum.StrEnum):
     RELAY = "relay"
 
 
-def connect_failure(*, gathered: Collection[CandidateType], stun: bool, turn: bool) -> tuple[str, ...]:
+def connect_failure(
+    *, gathered: Collection[CandidateType], ice_servers: Sequence[IceServer]
+) -> tuple[str, ...]:
     """Why a test that never connected failed, from what the client could gather.
 
-    ``gathered``: the types of the client's own candidates; ``stun`` / ``turn``: whether the server
-    handed out a STUN / TURN server to gather them with. A STUN server answers over UDP, so no
+    ``gathered``: the types of the client's own candidates; ``ice_servers``: the STUN and TURN
+    servers it was given to gather them with. A STUN server answers over UDP, so no
     server-reflexive candidate means UDP to it is blocked; no relay candidate means the TURN server
     could not be reached (or refused the credentials); candidates but no connection means the
     connectivity checks between the two were dropped.
     """
+    urls = [url for server in ice_servers for url in server.urls]
+    stun = any(url.startswith("stun") for url in urls)  # stun: and stuns:
+    turn = any(url.startswith("turn") for url in urls)  # turn: and turns:
     if not gathered:
         return ("your browser or network allows no WebRTC connection: UDP blocked and no relay reachable",)
     reasons = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from media.precall_verdict import CandidateType, PrecallMeasurement, Verdict, connect_failure, verdict
+from signaling.messages import IceServer
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,9 @@ H, S, R = CandidateType.HOST, CandidateType.SRFLX, CandidateType.RELAY
 def test_why_a_test_could_not_connect(
     gathered: set[CandidateType], stun: bool, turn: bool, expected: list[str]
 ) -> None:
-    reasons = connect_failure(gathered=gathered, stun=stun, turn=turn)
+    servers = [IceServer(urls=["stun:198.18.0.1:3478"])] if stun else []
+    servers += [IceServer(urls=["turn:198.18.0.1:3478"], username="u", credential="c")] if turn else []
+    reasons = connect_failure(gathered=gathered, ice_servers=servers)
     assert len(reasons) == len(expected)
     for reason, words in zip(reasons, expected, strict=True):
         assert words in reason

@@ -131,12 +131,7 @@ async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: Servi
             failure = (body.failure,)
         else:
             servers = _ice_servers(services, claims)
-            urls = [url for server in servers for url in server.urls]
-            failure = connect_failure(
-                gathered=set(body.gathered),
-                stun=any(url.startswith("stun") for url in urls),
-                turn=any(url.startswith("turn") for url in urls),
-            )
+            failure = connect_failure(gathered=set(body.gathered), ice_servers=servers)
     measurement = PrecallMeasurement(
         connected=body.connected,
         rtt_s=body.rtt_s,
