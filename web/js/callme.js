@@ -1,6 +1,7 @@
 // "Call me" on the wire: `POST /s/{room_id}/call-me` (docs/protocol.md, "The phone bridge") and the
 // phone number a person types for it. The token goes in the request body, never in the URL.
 
+import { postJson } from "./http.js";
 import { callMe as words } from "./texts.js";
 
 /**
@@ -41,25 +42,9 @@ export function readPhoneNumber(text) {
  * @returns {Promise<CallMeResult>}
  */
 export async function requestCallMe({ roomId, token, phone }) {
-  let response;
-  try {
-    response = await fetch(`/s/${roomId}/call-me`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(phone ? { token, phone } : { token }),
-      cache: "no-store",
-      credentials: "same-origin",
-      referrerPolicy: "no-referrer",
-    });
-  } catch {
+  const { response, body } = await postJson(`/s/${roomId}/call-me`, phone ? { token, phone } : { token });
+  if (response === null) {
     return { ok: false, status: 0, code: "network", message: words.network, retryAfterS: null };
-  }
-  /** @type {any} */
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // a proxy's HTML error page: the status alone must do
   }
   if (response.status === 202 && typeof body?.to === "string") return { ok: true, to: body.to };
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);

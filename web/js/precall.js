@@ -4,6 +4,7 @@
 // runs; the server turns the figures into a verdict (one verdict function,
 // media/precall_verdict.py, for this page and `duet check`).
 
+import { postJson } from "./http.js";
 import { selectedCandidatePair } from "./stats.js";
 
 /** Wait at most this long for ICE gathering: an unreachable TURN server stalls it for many seconds. */
@@ -46,26 +47,8 @@ class TestRefused extends Error {}
  * @returns {Promise<any>}
  */
 async function post(url, body) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-      cache: "no-store",
-      credentials: "same-origin",
-      referrerPolicy: "no-referrer",
-    });
-  } catch {
-    throw new TestRefused("the server could not be reached");
-  }
-  /** @type {any} */
-  let answer = null;
-  try {
-    answer = await response.json();
-  } catch {
-    // an empty or non-JSON body: the status says enough
-  }
+  const { response, body: answer } = await postJson(url, body);
+  if (response === null) throw new TestRefused("the server could not be reached");
   if (!response.ok) {
     const message = typeof answer?.message === "string" && answer.message ? `: ${answer.message}` : "";
     throw new TestRefused(`the server refused the test (HTTP ${response.status}${message})`);

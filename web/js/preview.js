@@ -4,6 +4,8 @@
 // server; it leaves the page only in the preview request body and the `join`
 // frame. It is never put in a query string.
 
+import { postJson } from "./http.js";
+
 /**
  * @typedef {object} JoinLink
  * @property {string} roomId  The path segment, as in the address (URL-encoded).
@@ -67,26 +69,9 @@ export function joinPath(link, check = false) {
  * @returns {Promise<{ok: true, preview: Preview} | {ok: false, failure: PreviewFailure}>}
  */
 export async function fetchPreview(roomId, token) {
-  let response;
-  try {
-    response = await fetch(`/s/${roomId}/preview`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ token }),
-      cache: "no-store",
-      credentials: "same-origin",
-      referrerPolicy: "no-referrer",
-    });
-  } catch {
-    return { ok: false, failure: "network" };
-  }
-  if (response.ok) {
-    try {
-      return { ok: true, preview: await response.json() };
-    } catch {
-      return { ok: false, failure: "unexpected" };
-    }
-  }
+  const { response, body } = await postJson(`/s/${roomId}/preview`, { token });
+  if (response === null) return { ok: false, failure: "network" };
+  if (response.ok) return body === null ? { ok: false, failure: "unexpected" } : { ok: true, preview: body };
   switch (response.status) {
     case 401:
     case 403:
@@ -95,22 +80,8 @@ export async function fetchPreview(roomId, token) {
     case 404:
       return { ok: false, failure: "room_not_found" };
     case 410:
-      return { ok: false, failure: (await errorCode(response)) === "room_expired" ? "expired" : "ended" };
+      return { ok: false, failure: body?.code === "room_expired" ? "expired" : "ended" };
     default:
       return { ok: false, failure: "unexpected" };
-  }
-}
-
-/**
- * The `code` of a JSON error body (`{"code": "...", "message": "..."}`), if any.
- * @param {Response} response
- * @returns {Promise<string | null>}
- */
-async function errorCode(response) {
-  try {
-    const body = await response.json();
-    return typeof body?.code === "string" ? body.code : null;
-  } catch {
-    return null;
   }
 }
