@@ -76,6 +76,24 @@ def _answers_stun(port: int, timeout_s: float) -> bool:
         return True
 
 
+def turnserver_argv(
+    *, ip: str, port: int, secret: str, folder: Path, options: Sequence[str] = ()
+) -> list[str]:
+    """``turnserver`` as duet's TURN REST peer on ``ip``:``port`` (UDP and TCP), its database, pid and
+    log (``turnserver.log``) in ``folder``; ``options`` are more command-line options."""
+    # fmt: off
+    return [
+        TURNSERVER, "-n",  # no configuration file: everything is here
+        "--listening-ip", ip, "--relay-ip", ip, "--listening-port", str(port),
+        "--use-auth-secret", f"--static-auth-secret={secret}", "--realm", REALM,
+        "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
+        "--userdb", str(folder / "turndb"), "--pidfile", str(folder / "turnserver.pid"),
+        "--log-file", str(folder / "turnserver.log"), "--simple-log", "--no-stdout-log",
+        *options,
+    ]
+    # fmt: on
+
+
 @contextmanager
 def running_turnserver(
     folder: Path, *, options: Sequence[str] = (), startup_timeout_s: float = 10.0
@@ -88,17 +106,10 @@ def running_turnserver(
         pytest.fail(f"no turnserver at {TURNSERVER}: install Debian's 'coturn' package")
     folder.mkdir(parents=True, exist_ok=True)
     port, secret, log_file = _free_udp_port(), secrets.token_urlsafe(32), folder / "turnserver.log"
-    # fmt: off
-    command = [
-        TURNSERVER, "-n",  # no configuration file: everything is here
-        "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
-        "--use-auth-secret", f"--static-auth-secret={secret}", "--realm", REALM,
-        "--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--verbose",
-        "--userdb", str(folder / "turndb"), "--pidfile", str(folder / "turnserver.pid"),
-        "--log-file", str(log_file), "--simple-log", "--no-stdout-log",
-        *options,
-    ]
-    # fmt: on
+    command = turnserver_argv(
+        ip="127.0.0.1", port=port, secret=secret, folder=folder,
+        options=["--allow-loopback-peers", "--verbose", *options],
+    )  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = TurnServer(port=port, secret=secret, log_file=log_file, process=process)
     try:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from coturn import REALM, TURNSERVER
+from coturn import turnserver_argv
 from netlab import Impairment, Lab
 from netlab.duet_in_lab import DUET, duet_server
 from playwright.async_api import Page, expect
@@ -98,15 +98,7 @@ async def test_a_network_that_blocks_udp_cannot_connect_and_the_page_says_why(
 async def turnserver_in_b(lab: Lab, secret: str) -> AsyncIterator[None]:
     """Debian's coturn in ``b`` on b's media address (UDP and TCP), as duet's TURN REST peer."""
     ip = lab.media_ip("b")
-    # fmt: off
-    await lab.spawn("b", [
-        TURNSERVER, "-n", "--listening-ip", ip, "--relay-ip", ip, "--listening-port", str(TURN_PORT),
-        "--use-auth-secret", f"--static-auth-secret={secret}", "--realm", REALM,
-        "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
-        "--userdb", str(lab.workdir / "turndb"), "--pidfile", str(lab.workdir / "turnserver.pid"),
-        "--log-file", str(lab.workdir / "turnserver.log"), "--simple-log", "--no-stdout-log",
-    ])
-    # fmt: on
+    await lab.spawn("b", turnserver_argv(ip=ip, port=TURN_PORT, secret=secret, folder=lab.workdir))
     deadline = time.monotonic() + 10
     while True:  # until it accepts TCP, probed from inside b
         probe = lab.socket("b", kind=socket.SOCK_STREAM)
