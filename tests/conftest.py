@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -114,15 +114,20 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Something a test needs cannot be had here: a failure in CI (which installs it), a skip elsewhere."""
+    if _in_ci():
+        pytest.fail(f"{reason}; CI runs these tests", pytrace=False)
+    pytest.skip(f"{reason} (CI runs these tests)")
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session. Missing PostgreSQL fails in CI, skips elsewhere."""
     try:
         pg = PostgresServer.start()
     except PostgresUnavailable as error:
-        if _in_ci():
-            pytest.fail(f"{error}; CI runs the persistence tests on PostgreSQL too", pytrace=False)
-        pytest.skip(f"{error} (CI runs these tests)")
+        unavailable(f"{error}; the persistence tests run on PostgreSQL too")
     try:
         yield pg
     finally:
@@ -174,9 +179,10 @@ async def server(
 
 @pytest.fixture
 async def lab() -> AsyncIterator[Lab]:
-    """A network lab of namespaces (tests/netlab); skips with the reason where they cannot be made."""
+    """A network lab of namespaces (tests/netlab). Where they cannot be made: fails in CI, skips
+    elsewhere (with the reason)."""
     try:
         async with Lab.create() as running:
             yield running
     except LabUnavailable as error:
-        pytest.skip(f"network namespaces unavailable: {error}")
+        unavailable(f"network namespaces unavailable: {error}")

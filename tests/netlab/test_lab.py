@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import unavailable
 
 from netlab import (
     A_MEDIA_IP,
@@ -187,7 +188,7 @@ async def test_lab_leaves_nothing_behind_even_after_a_failure() -> None:
     try:
         await netns.ip("netns", "add", stray)
     except netns.NamespaceError as error:
-        pytest.skip(f"network namespaces unavailable: {error}")
+        unavailable(f"network namespaces unavailable: {error}")
     stray_folder = Path(tempfile.mkdtemp(prefix=stray.removesuffix("srv")))
     with pytest.raises(RuntimeError, match="test body failed"):
         try:
@@ -199,7 +200,7 @@ async def test_lab_leaves_nothing_behind_even_after_a_failure() -> None:
                 assert pids  # the impairer at least (sleep may not have entered srv yet)
                 raise RuntimeError("test body failed")
         except LabUnavailable as error:
-            pytest.skip(f"network namespaces unavailable: {error}")
+            unavailable(f"network namespaces unavailable: {error}")
     assert not set(lab.namespaces.values()) & set(netns.list_namespaces())
     assert lab.topology.root_device not in await netns.ip("-o", "link", "show")
     assert sleeper.returncode is not None and not any(_alive(pid) for pid in pids)
