@@ -1,4 +1,5 @@
-"""The ``duet`` command: ``serve``, ``apikey create NAME``, ``join URL``, ``check URL``."""
+"""The ``duet`` command: ``serve``, ``apikey create NAME`` / ``list`` / ``revoke NAME|PREFIX``, ``join URL``,
+``check URL``."""
 
 from __future__ import annotations
 
@@ -65,27 +66,42 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _apikey_create(args: argparse.Namespace) -> int:
-    from app import crud
+    from app.apikeys import create_key
     from app.config import Settings
-    from app.db import Database
 
-    async def create() -> str:
-        db = Database(Settings().database_url)
-        try:
-            await db.migrate()
-            key = crud.new_api_key()
-            async with db.session() as session:
-                await crud.create_api_key(session, name=args.name, key=key)
-            return key
-        finally:
-            await db.dispose()
-
-    key = asyncio.run(create())
+    key = asyncio.run(create_key(Settings(), name=args.name))
     print(key)
     print(
         f"API key {args.name!r} created. It is shown only this once; duet keeps only its hash.",
         file=sys.stderr,
     )
+    return 0
+
+
+def _apikey_list(args: argparse.Namespace) -> int:
+    from app.apikeys import format_keys, list_keys
+    from app.config import Settings
+
+    keys = asyncio.run(list_keys(Settings()))
+    if not keys:
+        print("No API keys yet; make one with `duet apikey create NAME`.", file=sys.stderr)
+        return 0
+    print("\n".join(format_keys(keys)))
+    return 0
+
+
+def _apikey_revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from app.apikeys import KeyChoiceError, revoke_key
+    from app.config import Settings
+
+    try:
+        done = asyncio.run(revoke_key(Settings(), query=args.key, now=datetime.now(UTC)))
+    except KeyChoiceError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(done.message())
     return 0
 
 
@@ -129,6 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     create = apikey.add_parser("create", help="make a key and print it once")
     create.add_argument("name", type=_key_name, help="what the key is for (1-100 characters)")
     create.set_defaults(run=_apikey_create)
+    listing = apikey.add_parser("list", help="show every key: prefix, creation, status, name (never the key)")
+    listing.set_defaults(run=_apikey_list)
+    revoke = apikey.add_parser("revoke", help="revoke a key: the API refuses it from its next request")
+    revoke.add_argument("key", type=_key_name, metavar="NAME|PREFIX", help="the key's name or its prefix")
+    revoke.set_defaults(run=_apikey_revoke)
 
     join = commands.add_parser("join", help="join a room as a headless participant and report what arrived")
     join.add_argument("url", help="a join link, https://…/s/ROOM#t=TOKEN")

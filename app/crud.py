@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from signaling.messages import Role
 __all__ = [
     "add_events",
     "api_key_by_secret",
+    "api_keys_named",
     "clear_live",
     "count_api_keys",
     "create_api_key",
@@ -25,12 +26,14 @@ __all__ = [
     "get_participants",
     "get_room",
     "get_room_and_participants",
+    "list_api_keys",
     "list_events",
     "list_rooms",
     "live_room_ids",
     "new_api_key",
     "new_room_id",
     "pin_in_use",
+    "revoke_api_key",
     "rooms_with_pin",
     "set_live",
     "update_room",
@@ -62,6 +65,27 @@ async def api_key_by_secret(session: AsyncSession, *, key: str) -> ApiKey | None
         select(ApiKey).where(ApiKey.key_hash == _hash_key(key), col(ApiKey.revoked_at).is_(None))
     )
     return result.first()
+
+
+async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
+    """Every key, revoked ones included, oldest first."""
+    return list(await session.exec(select(ApiKey).order_by(col(ApiKey.created_at), col(ApiKey.id))))
+
+
+async def api_keys_named(session: AsyncSession, *, name_or_prefix: str) -> list[ApiKey]:
+    """The keys whose name, or whose stored prefix, is exactly ``name_or_prefix`` (oldest first)."""
+    query = select(ApiKey).where(
+        or_(col(ApiKey.name) == name_or_prefix, col(ApiKey.prefix) == name_or_prefix)
+    )
+    return list(await session.exec(query.order_by(col(ApiKey.created_at), col(ApiKey.id))))
+
+
+async def revoke_api_key(session: AsyncSession, *, key: ApiKey, now: datetime) -> ApiKey:
+    """Mark ``key`` revoked at ``now``: ``api_key_by_secret`` no longer finds it."""
+    key.revoked_at = now
+    session.add(key)
+    await session.commit()
+    return key
 
 
 async def count_api_keys(session: AsyncSession) -> int:

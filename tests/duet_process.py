@@ -26,14 +26,14 @@ DUET = shutil.which("duet", path=str(Path(sys.executable).parent)) or "duet"
 
 
 async def run_duet(
-    *args: str, env: Mapping[str, str] | None = None, timeout_s: float = 60
+    *args: str, env: Mapping[str, str] | None = None, timeout_s: float = 60, returncode: int = 0
 ) -> tuple[str, str]:
-    """Run the ``duet`` command to completion: its stdout and stderr; asserts it exited 0."""
+    """Run the ``duet`` command to completion: its stdout and stderr; asserts its exit status."""
     process = await asyncio.create_subprocess_exec(
         DUET, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout_s)
-    assert process.returncode == 0, err.decode()
+    assert process.returncode == returncode, (process.returncode, out.decode(), err.decode())
     return out.decode(), err.decode()
 
 
