@@ -1,9 +1,10 @@
-# duet: `make run` starts the service, `make test` runs the whole test suite.
+# duet: `make run` starts the service, `make test` runs the whole test suite, `make smoke` installs the
+# built wheel alone in a fresh virtualenv (.smoke/) and runs a real call with it (scripts/smoke.py).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test smoke lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +18,13 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+smoke: $(BIN)/.installed
+	$(BIN)/python scripts/smoke.py
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app signaling media
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .smoke .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+from source_imports import imported_modules
 
 ROOT = Path(__file__).parent.parent
 
@@ -19,14 +19,7 @@ OURS = {"app", "signaling", "media", "web"}
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return {name for name in names if name.split(".")[0] in OURS}
+    return {name for name in imported_modules(path) if name.split(".")[0] in OURS}
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
