@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from app import crud
 from app.config import Settings, signing_secret
 from app.db import Database
+from app.echo_process import EchoProcess
 from app.event_log import EventLog
 from app.live_rooms import LiveRooms
 from app.phone.bridge import PhoneBridge
 from app.phone.providers import AsgiApp, build_provider
 from app.tokens import JoinTokens
-from media.echo_peer import EchoPeers
 
 __all__ = ["Services"]
 
@@ -26,8 +26,8 @@ class Services:
     live: LiveRooms
     phone: PhoneBridge | None = None
     """The phone bridge, when ``DUET_PHONE_PROVIDER`` names one."""
-    echo: EchoPeers | None = None
-    """The pre-call test's echo peers (``POST /s/{room_id}/check``)."""
+    echo: EchoProcess | None = None
+    """The pre-call test's echo peers (``POST /s/{room_id}/check``), in a worker process."""
 
     @classmethod
     def build(cls, settings: Settings, *, app: AsgiApp | None = None) -> Services:
@@ -51,7 +51,7 @@ class Services:
                 secret=secret,
             )
         )
-        echo = EchoPeers(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)
+        echo = EchoProcess(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)
         return cls(settings=settings, db=db, tokens=tokens, events=events, live=live, phone=phone, echo=echo)
 
     async def start(self) -> None:

@@ -2,14 +2,15 @@
 
 A browser (or ``duet check``) offers audio and video; the echo peer answers, relays each received
 track straight back (:class:`aiortc.contrib.media.MediaRelay`) and closes itself after a hard time
-limit, so a test nobody ends still ends. :class:`EchoPeers` caps how many run at once.
+limit, so a test nobody ends still ends. :class:`EchoPeers` caps how many run at once. They run in
+the echo worker process (``media/echo_worker.py``), never on the server's own event loop.
 
 Non-trickle: the offer carries all of the client's candidates, and aiortc writes all of its own
 into the answer.
 
 The echo peer declines the ``abs-send-time`` RTP header extension, so aiortc's receive-side,
-delay-based bandwidth estimate (REMB) never runs: it times packets on the server's event loop,
-where the server's own load (decoding and re-encoding the echo) reads as a congested network and
+delay-based bandwidth estimate (REMB) never runs: it times packets on the event loop that runs the
+peer, where that process's own load (decoding and re-encoding the echo) reads as a congested network and
 holds a browser's sending bitrate near 70 kbit/s on a loopback link. Without it the browser's
 loss-based controller sets the rate, and a test measures the path rather than the server.
 """
@@ -122,14 +123,20 @@ class EchoPeers:
         return iter(list(self._peers))
 
     async def answer(self, offer_sdp: str, ice_servers: Sequence[IceServer]) -> str:
-        """Start an echo peer for ``offer_sdp``; raise :class:`EchoPeersBusy` when the cap is reached."""
+        """Start an echo peer for ``offer_sdp``: its answer SDP (see :meth:`start`)."""
+        _, answer_sdp = await self.start(offer_sdp, ice_servers)
+        return answer_sdp
+
+    async def start(self, offer_sdp: str, ice_servers: Sequence[IceServer]) -> tuple[EchoPeer, str]:
+        """Start an echo peer for ``offer_sdp``: the peer and its answer SDP; raise
+        :class:`EchoPeersBusy` when the cap is reached."""
         if len(self._peers) >= self.max_concurrent:
             raise EchoPeersBusy(
                 f"{len(self._peers)} connection tests are running; at most {self.max_concurrent} at once"
             )
         peer = EchoPeer(ice_servers, max_s=self.max_s, on_closed=self._peers.discard)
         self._peers.add(peer)
-        return await peer.answer(offer_sdp)
+        return peer, await peer.answer(offer_sdp)
 
     async def close(self) -> None:
         for peer in list(self._peers):

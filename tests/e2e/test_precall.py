@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import RunningServer
 from duet_process import run_duet
+from echo_client import EchoClient
 
 from media.precall import run_check
 
@@ -50,6 +54,64 @@ async def test_check_is_capped(server: RunningServer, server_settings: dict[str,
     assert response.status_code == 429
     assert response.json()["code"] == "precall_busy" and response.json()["message"]
     assert "Retry-After" in response.headers
+
+
+def _echo_workers() -> list[int]:
+    """This process's children running the echo worker: the server under test runs in a thread here."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if ppid == os.getpid() and b"media.echo_worker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def _kill(pid: int, timeout_s: float = 5) -> None:
+    """SIGKILL ``pid`` and return once it has exited (its pipes closed), waiting on its pidfd."""
+    loop = asyncio.get_running_loop()
+    pidfd = os.pidfd_open(pid)
+    exited = asyncio.Event()
+    loop.add_reader(pidfd, exited.set)
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        await asyncio.wait_for(exited.wait(), timeout_s)
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
+@pytest.mark.parametrize("server_settings", [{"precall_max_concurrent": 1}])
+async def test_the_echo_runs_in_a_worker_process_and_a_crashed_one_is_replaced(
+    server: RunningServer, server_settings: dict[str, Any]
+) -> None:
+    room = await server.create_room()
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    running = EchoClient()
+    try:
+        async with server.client() as client:
+            offer = {"token": token, "sdp": await running.offer(), "type": "offer"}
+            response = await client.post(f"/s/{room['id']}/check", json=offer)
+            assert response.status_code == 200, response.text
+            await running.accept(response.json()["sdp"])
+            await asyncio.wait_for(running.echoed.wait(), 10)
+            [worker] = await asyncio.to_thread(_echo_workers)  # the echo peer is not in the server's process
+            busy = await client.post(f"/s/{room['id']}/check", json=offer)
+            assert busy.status_code == 429  # the cap holds while a test runs
+            await _kill(worker)  # in the middle of that test
+        report = await asyncio.wait_for(run_check(room["join_urls"]["guest"], duration_s=2.0), 10)
+        # the crashed worker's test gave its place back, and a new worker answered
+        assert (report.verdict, report.words, report.connected) == ("video", "video will work", True)
+        assert report.video_frames_echoed > 0, report
+        [restarted] = await asyncio.to_thread(_echo_workers)
+        assert restarted != worker
+    finally:
+        await running.close()
 
 
 async def test_duet_check_command_prints_the_verdict(server: RunningServer) -> None:

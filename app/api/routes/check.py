@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.deps import ServicesDep
+from app.echo_process import EchoUnavailable
 from app.errors import Invalid, TooManyRequests, Unauthorized, Unavailable
 from app.services import Services
 from app.tokens import InvalidToken, JoinClaims
@@ -159,4 +160,9 @@ async def check(room_id: RoomId, body: CheckOffer, services: ServicesDep) -> Che
         ) from None
     except ValueError as exc:  # aiortc refuses an SDP it cannot parse or use
         raise Invalid(f"This offer cannot be used: {exc}", code="invalid_offer") from None
+    except EchoUnavailable:
+        raise Unavailable(
+            "Connection tests are not available right now; try again in a few seconds.",
+            code="precall_unavailable",
+        ) from None
     return CheckAnswer(sdp=sdp)
