@@ -46,7 +46,6 @@ class Services:
                 db=db,
                 events=events,
                 live=live,
-                tokens=tokens,
                 provider=provider,
                 secret=secret,
             )

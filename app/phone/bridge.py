@@ -24,12 +24,13 @@ from urllib.parse import urlencode
 from pydantic import BaseModel
 
 from app import crud
+from app.access import Admission, Entry, Refusal, decide, phone_words
 from app.config import Settings
 from app.db import Database
-from app.errors import BadGateway, Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.errors import BadGateway, Conflict, Invalid, TooManyRequests
 from app.event_log import EventLog
 from app.live_rooms import LiveRooms
-from app.models import PIN_DIGITS, Participant, Room, RoomState, room_state
+from app.models import PIN_DIGITS, Participant, Room
 from app.phone import ivr
 from app.phone.legs import LegState, PhoneLegs, Via
 from app.phone.numbers import masked
@@ -37,7 +38,6 @@ from app.phone.provider import CallRequest, PhoneError, PhoneProvider, ProviderR
 from app.phone.rate_limit import SlidingWindow
 from app.phone.signature import Params
 from app.phone.twiml import Conference
-from app.tokens import InvalidToken, JoinTokens
 from signaling.messages import PhoneLeg, Role
 
 __all__ = ["CallMeAccepted", "PhoneBridge"]
@@ -72,7 +72,6 @@ class PhoneBridge:
         db: Database,
         events: EventLog,
         live: LiveRooms,
-        tokens: JoinTokens,
         provider: PhoneProvider,
         secret: str,
         clock: Callable[[], float] = time.time,
@@ -84,7 +83,6 @@ class PhoneBridge:
         self._db = db
         self._events = events
         self._live = live
-        self._tokens = tokens
         self._key = hashlib.sha256(b"duet phone conference\0" + secret.encode()).digest()
         self._clock = clock
         self._legs = PhoneLegs()
@@ -109,20 +107,13 @@ class PhoneBridge:
     def verify(self, url: str, params: Params, signature: str | None) -> bool:
         return self.provider.verify(url, params, signature)
 
-    async def call_me(self, *, room_id: str, token: str, phone: str | None) -> CallMeAccepted:
-        """Ring a participant's phone (the number they typed, or the one given at room creation)."""
-        try:
-            claims = self._tokens.verify(token, room_id=room_id)
-        except InvalidToken as exc:
-            raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
-        await self._events.flush()  # the live flag is written in batches
-        found = await self._load(room_id)
-        if found is None:
-            raise NotFound("This session does not exist.", code="room_not_found")
-        room, people = found
-        if room_state(room, datetime.now(UTC)) is not RoomState.LIVE:
-            raise Conflict("duet can call you only while the session is going on.", code="room_not_live")
-        role, now = claims.role, self._clock()
+    async def call_me(
+        self, *, room_id: str, role: Role, people: dict[Role, Participant], phone: str | None
+    ) -> CallMeAccepted:
+        """Ring a participant's phone (the number they typed, or the one given at room creation).
+
+        The caller was let in already (:data:`app.access.Entry.CALL_ME`: a live room)."""
+        now = self._clock()
         number = phone or people[role].phone
         if number is None:
             raise Invalid("Type the phone number duet should call.", code="phone_required")
@@ -189,16 +180,22 @@ class PhoneBridge:
         pin = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
         now = datetime.now(UTC)
         rooms = await self._rooms_with(pin) if len(pin) == PIN_DIGITS else []
-        live = [r for r in rooms if room_state(r, now) not in (RoomState.ENDED, RoomState.EXPIRED)]
-        if not live:
-            if any(_over_since(r, now) > now - OVER_RECENTLY for r in rooms):
-                return ivr.session_over()
+        decided = [(r, self._decide(Entry.DIAL_IN, r, now)) for r in rooms]
+        over_recently = [
+            o
+            for r, o in decided
+            if isinstance(o, Refusal) and o.reason.room_over and _over_since(r, now) > now - OVER_RECENTLY
+        ]
+        current = [o for _, o in decided if not (isinstance(o, Refusal) and o.reason.room_over)]
+        if not current:
+            if over_recently:
+                return ivr.goodbye(phone_words(over_recently[0]))
             if pin:
                 self._wrong_pins.take(params.get("From", ""), self._clock())
             return ivr.wrong_pin(attempt=attempt, action=self._pin_url(attempt + 1), digits=PIN_DIGITS)
-        room = live[0]
-        if (room.starts_at - now).total_seconds() > self._settings.join_early_s:
-            return ivr.not_open_yet()
+        if isinstance(current[0], Refusal):  # not open yet
+            return ivr.goodbye(phone_words(current[0]))
+        room = current[0].room
         people = (await self._people([room.id]))[room.id]
         caller = params.get("From")
         known = [role for role, person in people.items() if caller and person.phone == caller]
@@ -208,9 +205,9 @@ class PhoneBridge:
 
     async def caller_chose(self, params: Mapping[str, str], *, room_id: str, attempt: int) -> str:
         """``/phone/voice/who``: the caller pressed 1 (host) or 2 (guest)."""
-        found = await self._load(room_id)
-        if found is None or _over(found[0]):
-            return ivr.session_over()
+        found = await self._in_call(room_id)
+        if isinstance(found, str):
+            return found
         room, people = found
         role = {"1": Role.HOST, "2": Role.GUEST}.get(params.get("Digits", ""))
         if role is not None:
@@ -223,18 +220,18 @@ class PhoneBridge:
 
     async def call_me_answered(self, params: Mapping[str, str], *, room_id: str, role: Role) -> str:
         """``/phone/call-me/answer``: the person (or their voicemail) picked up."""
-        found = await self._load(room_id)
-        if found is None or _over(found[0]):
-            return ivr.session_over()
+        found = await self._in_call(room_id)
+        if isinstance(found, str):
+            return found
         people = found[1]
         action = self._url("/phone/call-me/confirm", {"room": room_id, "role": role.value})
         return ivr.ask_to_confirm(you=people[role].name, peer=people[role.other].name, action=action)
 
     async def call_me_confirmed(self, params: Mapping[str, str], *, room_id: str, role: Role) -> str:
         """``/phone/call-me/confirm``: the person pressed a key."""
-        found = await self._load(room_id)
-        if found is None or _over(found[0]):
-            return ivr.session_over()
+        found = await self._in_call(room_id)
+        if isinstance(found, str):
+            return found
         if params.get("Digits") != "1":
             return ivr.goodbye("Goodbye.")
         room, people = found
@@ -256,7 +253,7 @@ class PhoneBridge:
             found = await self._load(room_id)
             if found is None:
                 return
-            if _over(found[0]):  # ended while they were being connected
+            if isinstance(self._decide(Entry.PHONE_CALL, found[0]), Refusal):  # ended while connecting
                 await self._hang_up(call_sid)
                 return
             if self._legs.joined(room_id, role, call_sid, via, now):
@@ -330,6 +327,19 @@ class PhoneBridge:
         """An absolute URL the provider will call back (and sign): always under ``DUET_PUBLIC_URL``."""
         return f"{self._settings.public_url}{path}?{urlencode(query)}"
 
+    def _decide(self, entry: Entry, room: Room | None, now: datetime | None = None) -> Admission | Refusal:
+        now = now or datetime.now(UTC)
+        return decide(entry, None, room, now, join_early_s=self._settings.join_early_s)
+
+    async def _in_call(self, room_id: str) -> tuple[Room, dict[Role, Participant]] | str:
+        """The room and its people for a call under way, or the TwiML that says why it ends here."""
+        found = await self._load(room_id)
+        outcome = self._decide(Entry.PHONE_CALL, None if found is None else found[0])
+        if isinstance(outcome, Refusal):
+            return ivr.goodbye(phone_words(outcome))
+        assert found is not None
+        return found
+
     async def _load(self, room_id: str) -> tuple[Room, dict[Role, Participant]] | None:
         async with self._db.session() as session:
             room = await crud.get_room(session, room_id=room_id)
@@ -345,10 +355,6 @@ class PhoneBridge:
     async def _rooms_with(self, pin: str) -> list[Room]:
         async with self._db.session() as session:
             return await crud.rooms_with_pin(session, pin=pin)
-
-
-def _over(room: Room) -> bool:
-    return room_state(room, datetime.now(UTC)) in (RoomState.ENDED, RoomState.EXPIRED)
 
 
 def _over_since(room: Room, now: datetime) -> datetime:

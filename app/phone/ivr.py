@@ -1,7 +1,8 @@
 """What the phone says and asks (pure): each step of the dial-in and "call me" flows as TwiML.
 
 The bridge looks things up and picks the step; these functions only turn the step into words and
-verbs. Names come from the room and are escaped by :mod:`app.phone.twiml`.
+verbs. Names come from the room and are escaped by :mod:`app.phone.twiml`. What the phone says when
+a room turns a caller away is in :data:`app.access.REFUSALS`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ __all__ = [
     "ask_who",
     "goodbye",
     "join",
-    "not_open_yet",
-    "session_over",
     "wrong_pin",
 ]
 
@@ -59,14 +58,6 @@ def wrong_pin(*, attempt: int, action: str, digits: int) -> str:
             on_empty=True,
         )
     )
-
-
-def session_over() -> str:
-    return goodbye("This session has ended. Thank you for calling. Goodbye.")
-
-
-def not_open_yet() -> str:
-    return goodbye("This session has not started yet. Please call again closer to its start time. Goodbye.")
 
 
 def ask_who(*, host: str, guest: str, action: str, again: bool = False) -> str:

@@ -20,11 +20,12 @@ from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from app.access import Entry
+from app.api.admission import Admitted, admit
 from app.deps import ServicesDep
 from app.echo_process import EchoUnavailable
-from app.errors import Invalid, TooManyRequests, Unauthorized, Unavailable
+from app.errors import Invalid, TooManyRequests, Unavailable
 from app.services import Services
-from app.tokens import InvalidToken, JoinClaims
 from app.turn import ice_servers_for
 from app.web import PAGE_HEADERS, ROOM_PAGE
 from media.echo_peer import EchoPeersBusy
@@ -95,16 +96,14 @@ class CheckVerdict(BaseModel):
     reasons: list[str]
 
 
-def _claims(services: Services, token: str, room_id: str) -> JoinClaims:
-    try:
-        return services.tokens.verify(token, room_id=room_id)
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
+async def _admit(services: Services, token: str, room_id: str) -> Admitted:
+    """The test is for a join link holder of a room that is not over (it may be days before it opens)."""
+    return await admit(services, Entry.CHECK, token=token, room_id=room_id)
 
 
-def _ice_servers(services: Services, claims: JoinClaims) -> list[IceServer]:
+def _ice_servers(services: Services, admitted: Admitted) -> list[IceServer]:
     now = time.time()
-    return ice_servers_for(services.settings, room_id=claims.room_id, role=claims.role, now=now)
+    return ice_servers_for(services.settings, room_id=admitted.room.id, role=admitted.role, now=now)
 
 
 @router.get("/check", include_in_schema=False)
@@ -117,21 +116,21 @@ async def check_page() -> FileResponse:
 @router.post("/s/{room_id}/check/config")
 async def check_config(room_id: RoomId, body: CheckConfigRequest, services: ServicesDep) -> CheckConfig:
     """The ICE servers (with fresh TURN credentials) and the duration of a pre-call test."""
-    claims = _claims(services, body.token, room_id)
+    admitted = await _admit(services, body.token, room_id)
     duration_s = services.settings.precall_duration_s
-    return CheckConfig(ice_servers=_ice_servers(services, claims), duration_s=duration_s)
+    return CheckConfig(ice_servers=_ice_servers(services, admitted), duration_s=duration_s)
 
 
 @router.post("/s/{room_id}/check/verdict")
 async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: ServicesDep) -> CheckVerdict:
     """Turn a test's figures (or, when it did not connect, the candidates gathered) into a verdict."""
-    claims = _claims(services, body.token, room_id)
+    admitted = await _admit(services, body.token, room_id)
     failure: tuple[str, ...] = ()
     if not body.connected:
         if body.failure:
             failure = (body.failure,)
         else:
-            servers = _ice_servers(services, claims)
+            servers = _ice_servers(services, admitted)
             failure = connect_failure(gathered=set(body.gathered), ice_servers=servers)
     measurement = PrecallMeasurement(
         connected=body.connected,
@@ -147,7 +146,7 @@ async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: Servi
 @router.post("/s/{room_id}/check")
 async def check(room_id: RoomId, body: CheckOffer, services: ServicesDep) -> CheckAnswer:
     """Start a pre-call test: a server-side peer echoes the offered media for a few seconds."""
-    _claims(services, body.token, room_id)
+    await _admit(services, body.token, room_id)  # before any echo peer starts
     if services.echo is None:
         raise Unavailable("Connection tests are not available.", code="precall_unavailable")
     try:

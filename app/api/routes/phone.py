@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 
+from app.access import Entry
+from app.api.admission import admit
 from app.deps import ApiKeyDep, ServicesDep
 from app.errors import Forbidden, NotFound, Unavailable
 from app.phone.bridge import CallMeAccepted, PhoneBridge
@@ -83,6 +85,7 @@ _CALL_ME_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Invalid join token"},
     404: {"description": "No such room"},
     409: {"description": "The room is not live, or you are on the phone or being called already"},
+    410: {"description": "The room has ended or expired"},
     422: {"description": "No number to call, or the provider cannot call it"},
     429: {"description": "Too many calls for this room recently (Retry-After says when to try again)"},
     502: {"description": "The telephony provider failed"},
@@ -91,9 +94,12 @@ _CALL_ME_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/s/{room_id}/call-me", status_code=status.HTTP_202_ACCEPTED, responses=_CALL_ME_ERRORS)
-async def call_me(room_id: RoomId, body: CallMeRequest, bridge: BridgeDep) -> CallMeAccepted:
+async def call_me(
+    room_id: RoomId, body: CallMeRequest, bridge: BridgeDep, services: ServicesDep
+) -> CallMeAccepted:
     """duet rings the caller's phone and, once they press 1, joins it to the room's phone conference."""
-    return await bridge.call_me(room_id=room_id, token=body.token, phone=body.phone)
+    admitted = await admit(services, Entry.CALL_ME, token=body.token, room_id=room_id)
+    return await bridge.call_me(room_id=room_id, role=admitted.role, people=admitted.people, phone=body.phone)
 
 
 # --- the provider's webhooks --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, WebSocket
@@ -11,14 +11,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
-from app import crud
+from app.access import Entry
+from app.api.admission import admit
 from app.call_advisor import room_backups
-from app.deps import ServicesDep, SessionDep
-from app.errors import Gone, NotFound, Unauthorized
+from app.deps import ServicesDep
 from app.live_rooms import JoinRefused
-from app.models import RoomState, room_state
+from app.models import RoomState
 from app.phone.numbers import masked
-from app.tokens import InvalidToken
 from app.web import PAGE_HEADERS, ROOM_PAGE
 from signaling.messages import (
     PROTOCOL_VERSION,
@@ -88,28 +87,18 @@ class Preview(BaseModel):
 
 
 @router.post("/s/{room_id}/preview")
-async def preview(
-    room_id: RoomId, body: PreviewRequest, services: ServicesDep, session: SessionDep
-) -> Preview:
+async def preview(room_id: RoomId, body: PreviewRequest, services: ServicesDep) -> Preview:
     """The room as the holder of a join token sees it (the token goes in the body, never the URL)."""
-    try:
-        claims = services.tokens.verify(body.token, room_id=room_id)
-    except InvalidToken as exc:
-        raise Unauthorized(str(exc).capitalize() + ".", code="invalid_token") from None
-    await services.events.flush()
-    room = await crud.get_room(session, room_id=room_id)
-    if room is None:
-        raise NotFound("This session does not exist.", code="room_not_found")
-    state = room_state(room, datetime.now(UTC))
-    if state is RoomState.ENDED:
-        raise Gone("This session has ended.", code="room_ended")
-    if state is RoomState.EXPIRED:
-        raise Gone("This session has expired.", code="room_expired")
-    people = (await crud.get_participants(session, room_ids=[room_id]))[room_id]
-    you, peer = people[claims.role], people[claims.role.other]
+    admitted = await admit(services, Entry.PREVIEW, token=body.token, room_id=room_id)
+    room, people, role = admitted.room, admitted.people, admitted.role
+    you, peer = people[role], people[role.other]
     return Preview(
         room=PreviewRoom(
-            id=room.id, title=room.title, state=state, starts_at=room.starts_at, expires_at=room.expires_at
+            id=room.id,
+            title=room.title,
+            state=admitted.state,
+            starts_at=room.starts_at,
+            expires_at=room.expires_at,
         ),
         you=PreviewPerson(role=you.role, name=you.name),
         peer=PreviewPerson(role=peer.role, name=peer.name),
@@ -118,7 +107,7 @@ async def preview(
                 phones={role: (p.phone, p.share_phone) for role, p in people.items()},
                 dial_in=services.settings.phone_dial_in,
                 pin=room.dial_in_pin,
-            )[claims.role]
+            )[role]
         ),
         call_me=PreviewCallMe(phone=masked(you.phone) if you.phone else None) if services.phone else None,
     )

@@ -197,7 +197,8 @@ async def test_only_the_participants_of_a_live_room(server: RunningServer, fake_
         assert unknown.status_code == 401  # the token is bound to its room
     async with server.client() as api:
         await api.post(f"/v1/rooms/{room['id']}/end")
-    assert (await call_me(server, room, "host")).json()["code"] == "room_not_live"
+    ended = await call_me(server, room, "host")
+    assert (ended.status_code, ended.json()["code"]) == (410, "room_ended")
     assert fake_twilio.received == []
 
 
