@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -34,13 +33,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.bootstrap import prepare_development
     from app.config import Settings
+    from app.logs import configure_logging
     from app.main import create_app
+    from app.server import uvicorn_config
     from app.services import Services
 
-    # duet's own loggers (duet.*) print like uvicorn's; they never carry tokens, keys or SDP.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)
+    # duet's own loggers (duet.*) never carry tokens, keys, SDP or phone numbers.
+    log_config = configure_logging(settings.log_format, access_log=settings.access_log)
     if settings.env == "development":
 
         async def welcome() -> str:
@@ -54,14 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(asyncio.run(welcome()), flush=True)
     app = create_app(settings)
     _tune_gc()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=1024 * 1024,
-        proxy_headers=True,
-        log_level="info",
-    )
+    uvicorn.Server(uvicorn_config(app, settings, log_config=log_config)).run()
     return 0
 
 

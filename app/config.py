@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.logs import LogFormat
 from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
@@ -80,6 +81,17 @@ class Settings(BaseSettings):
     """How often (seconds) rooms are checked for silent sockets and expiry."""
     max_frame_bytes: int = Field(default=64 * 1024, gt=0)
     """Largest signaling frame accepted (bytes); larger ones get a ``too_large`` error."""
+    log_format: LogFormat = "text"
+    """``text`` (a line per record) or ``json`` (one object per line, with the connection's room,
+    role and id)."""
+    access_log: bool = False
+    """Log a line per HTTP request and per WebSocket connection (off: under load they cost more than
+    the work they describe)."""
+    send_queue_max_bytes: int = Field(default=256 * 1024, ge=64 * 1024)
+    """Bytes of frames that may wait for one socket (beyond what its transport buffers) before the
+    client is dropped as too slow: several of the largest offers, never reached by a reading client."""
+    send_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds one frame may wait for a client that does not read before the client is dropped."""
     event_flush_interval_s: float = Field(default=0.2, gt=0)
     """Room events are written in batches at most this many seconds apart."""
     reconnect_grace_s: float = Field(default=20.0, ge=0)

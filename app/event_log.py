@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,8 +33,16 @@ class EventLog:
     readers call ``flush`` first to see everything recorded so far.
     """
 
-    def __init__(self, db: Database, *, flush_interval_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        flush_interval_s: float,
+        observe: Callable[[str, Mapping[str, Any]], None] | None = None,
+    ) -> None:
+        """``observe(type, data)`` is told of every event as it is recorded (metrics count them)."""
         self._db = db
+        self._observe = observe
         self._interval = flush_interval_s
         self._events: list[Event] = []
         self._live: list[_LiveChange] = []
@@ -46,6 +55,8 @@ class EventLog:
     ) -> None:
         self._events.append(Event(room_id=room_id, type=type, role=role, data=data or {}, at=utcnow()))
         self._wake.set()
+        if self._observe is not None:
+            self._observe(type, data or {})
 
     def mark_live(self, room_id: str, live: bool) -> None:
         self._live.append(_LiveChange(room_id, live, utcnow()))

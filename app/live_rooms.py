@@ -7,21 +7,22 @@ the database look-ups; the rules themselves stay pure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from app import crud
+from app.access import Entry, Refusal, decide, read_token, socket_refusal
 from app.call_advisor import CallAdvisor, room_backups
 from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
-from app.models import RoomState, room_state
+from app.metrics import Metrics
 from app.room_restore import mode_at_last, present_at_last
-from app.tokens import InvalidToken, JoinTokens
+from app.socket_writer import Socket, SocketWriter, WriterState
+from app.tokens import JoinClaims, JoinTokens
 from app.turn import ice_servers_for
 from media.fallback_policy import RoomPolicy
 from signaling.messages import (
@@ -34,6 +35,7 @@ from signaling.messages import (
     PhoneLeg,
     Role,
     ServerMessage,
+    Stats,
     dump_message,
 )
 from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
@@ -41,14 +43,6 @@ from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
 __all__ = ["JoinRefused", "LiveRooms", "Socket"]
 
 log = logging.getLogger("duet.signaling")
-
-
-class Socket(Protocol):
-    """What the registry needs of a WebSocket (Starlette's fits)."""
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
 
 
 class JoinRefused(Exception):
@@ -61,20 +55,34 @@ class JoinRefused(Exception):
 
 @dataclass(slots=True)
 class _Conn:
-    socket: Socket
+    writer: SocketWriter
     room_id: str | None = None
     role: Role | None = None
     turn_issued_at: float | None = None
-    """When this socket last got TURN credentials (``welcome`` or ``ice-servers``); ``None``: no TURN."""
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    closed: bool = False
+    """When this socket last got TURN credentials (``welcome`` or ``ice-servers``), on the monotonic
+    clock; ``None``: no TURN."""
 
 
 class LiveRooms:
     """Every room with a connected socket, in this process."""
 
-    def __init__(self, *, settings: Settings, db: Database, tokens: JoinTokens, events: EventLog) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        tokens: JoinTokens,
+        events: EventLog,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._settings = settings
+        self._metrics = metrics or Metrics()
+        self._metrics.gauge("duet_sockets_open", "Signaling sockets open now.", lambda: len(self._conns))
+        self._metrics.gauge(
+            "duet_rooms_live",
+            "Rooms with someone connected or a seat held for a reconnect.",
+            lambda: len(self._rooms),
+        )
         self._db = db
         self._tokens = tokens
         self._events = events
@@ -93,34 +101,45 @@ class LiveRooms:
 
     # --- sockets -------------------------------------------------------------
 
-    def connect(self, socket: Socket) -> ConnId:
+    def connect(self, socket: Socket, *, abort: Callable[[], None] | None = None) -> ConnId:
+        """A new socket; ``abort`` drops its connection at once (see app/ws_protocol.py)."""
         self._next_conn += 1
-        self._conns[self._next_conn] = _Conn(socket)
-        return self._next_conn
+        conn = self._next_conn
+        writer = SocketWriter(
+            socket,
+            max_queued_bytes=self._settings.send_queue_max_bytes,
+            send_timeout_s=self._settings.send_timeout_s,
+            abort=abort,
+            on_stalled=lambda: self._stalled(conn),
+            name=f"duet-writer-{conn}",
+        )
+        self._conns[conn] = _Conn(writer)
+        return conn
 
-    async def send(self, conn: ConnId, message: ServerMessage) -> None:
-        """Send one frame; a socket that is gone is simply skipped."""
+    def send(self, conn: ConnId, message: ServerMessage) -> None:
+        """Queue one frame for the socket's own writer; a socket that is gone is simply skipped.
+        Frames to one socket leave in the order they were decided; nothing here waits for a client."""
         entry = self._conns.get(conn)
-        if entry is None or entry.closed:
-            return
-        async with entry.send_lock:  # frames to one socket leave in the order they were decided
-            try:
-                await entry.socket.send_text(dump_message(message))
-            except Exception:  # the socket died under us; its receive loop will clean up
-                entry.closed = True
+        if entry is not None and entry.writer.send(dump_message(message)):
+            self._metrics.frame_out(message.type)
 
-    async def close(self, conn: ConnId, code: CloseCode, reason: str) -> None:
+    def close(self, conn: ConnId, code: CloseCode, reason: str) -> None:
+        """Close the socket once the frames queued before have left."""
         entry = self._conns.get(conn)
-        if entry is None or entry.closed:
-            return
-        entry.closed = True
-        async with entry.send_lock:
-            with contextlib.suppress(Exception):
-                await entry.socket.close(code=int(code), reason=reason[:120])
+        if entry is not None:
+            entry.writer.close(code, reason)
 
-    async def refuse(self, conn: ConnId, refusal: JoinRefused) -> None:
-        await self.send(conn, Error(code=refusal.code, message=refusal.message))
-        await self.close(conn, refusal.close_code, refusal.message)
+    def refuse(self, conn: ConnId, refusal: JoinRefused) -> None:
+        self._metrics.joins.labels(refusal.code.value).inc()
+        self.send(conn, Error(code=refusal.code, message=refusal.message))
+        self.close(conn, refusal.close_code, refusal.message)
+
+    async def closed(self, conn: ConnId) -> None:
+        """If the socket is closing, wait until its last frames and close frame have left (or it was
+        dropped: this is bounded by ``socket_writer.CLOSE_TIMEOUT_S``)."""
+        entry = self._conns.get(conn)
+        if entry is not None and entry.writer.state is WriterState.CLOSING:
+            await entry.writer.wait_closed()
 
     # --- room inputs -----------------------------------------------------------
 
@@ -128,50 +147,63 @@ class LiveRooms:
         """Check a ``join`` and seat the socket, or raise :class:`JoinRefused`.
 
         ``resume``: the client still has a live peer connection and asks to keep the pairing."""
-        try:
-            claims = self._tokens.verify(token, room_id=room_id)
-        except InvalidToken as exc:
-            raise JoinRefused(
-                ErrorCode.UNAUTHORIZED, CloseCode.UNAUTHORIZED, str(exc).capitalize() + "."
-            ) from None
+        claims = read_token(self._tokens, token, room_id=room_id)
+        if isinstance(claims, Refusal):  # refused before any database look-up
+            raise JoinRefused(*socket_refusal(claims))
         room = self._rooms.get(room_id)
         if room is None:
-            room = await self._loaded(room_id)
+            room = await self._loaded(room_id, claims)
         was_empty = not room.anyone_connected
-        entry = self._conns[conn]
+        entry = self._conns.get(conn)
+        if entry is None or entry.writer.state is not WriterState.OPEN:
+            raise JoinRefused(  # its writer gave up on it while the room loaded
+                ErrorCode.SLOW_CONSUMER, CloseCode.SLOW_CONSUMER, "The socket did not read in time."
+            )
         entry.room_id, entry.role = room_id, claims.role
-        now = time.time()
-        ice_servers = ice_servers_for(self._settings, room_id=room_id, role=claims.role, now=now)
+        now = time.monotonic()
+        ice_servers = ice_servers_for(self._settings, room_id=room_id, role=claims.role, now=time.time())
         if self._settings.turn_urls:  # Settings refuse TURN URLs without the secret
             entry.turn_issued_at = now
-        await self._run(room, room.join(conn, claims.role, now, resume=resume, ice_servers=ice_servers))
+        self._run(room, room.join(conn, claims.role, now, resume=resume, ice_servers=ice_servers))
         self._not_live.discard(room_id)
         if was_empty and room_id not in self._on_phone:
             self._events.mark_live(room_id, True)
-        await self._send_on_phone(conn, room_id)
+        self._send_on_phone(conn, room_id)
+        self._metrics.joins.labels("admitted").inc()
         return claims.role
 
-    async def handle(self, conn: ConnId, message: ClientMessage) -> None:
+    def handle(self, conn: ConnId, message: ClientMessage) -> None:
         room = self._room_of(conn)
-        if room is not None:
-            await self._run(room, room.handle(conn, message, time.time()))
+        if room is None:
+            return
+        if isinstance(message, Stats):
+            started = time.perf_counter()
+            self._run(room, room.handle(conn, message, time.monotonic()))
+            self._metrics.stats_seconds.observe(time.perf_counter() - started)
+        else:
+            self._run(room, room.handle(conn, message, time.monotonic()))
 
-    async def disconnect(self, conn: ConnId) -> None:
-        """The socket's receive loop ended; forget it and tell the room."""
+    def disconnect(self, conn: ConnId) -> None:
+        """The socket is gone (its receive loop ended, or its writer gave up on it): forget it and
+        tell the room. Called again for the same socket, it does nothing."""
         room = self._room_of(conn)
         entry = self._conns.pop(conn, None)
         if entry is not None:
-            entry.closed = True
+            entry.writer.cancel()
         if room is not None:
-            await self._run(room, room.disconnect(conn, time.time()))
+            self._run(room, room.disconnect(conn, time.monotonic()))
 
-    async def end(self, room_id: str) -> None:
+    def _stalled(self, conn: ConnId) -> None:
+        self._metrics.slow_consumers.inc()
+        self.disconnect(conn)
+
+    def end(self, room_id: str) -> None:
         """The room was ended through the API: tell and disconnect whoever is there."""
         room = self._rooms.get(room_id)
         if room is not None and room.phase is not RoomPhase.CLOSED:
-            await self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
+            self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
 
-    async def phone_changed(self, room_id: str, frame: PhoneLeg) -> None:
+    def phone_changed(self, room_id: str, frame: PhoneLeg) -> None:
         """Someone's phone leg changed (the phone bridge says so): tell whoever is connected.
 
         A room where someone is on the phone stays live with no socket at all, so both people can
@@ -193,7 +225,7 @@ class LiveRooms:
                 return
         for role in Role:
             if (conn := room.conn_of(role)) is not None:
-                await self.send(conn, frame)
+                self.send(conn, frame)
 
     def set_policy(self, room_id: str, policy: RoomPolicy) -> None:
         """The room's fallback policy changed through the API: a live room follows at once."""
@@ -213,19 +245,23 @@ class LiveRooms:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        for conn in list(self._conns):  # clients reconnect and resume when the server is back
-            await self.close(conn, CloseCode.SERVICE_RESTART, "server shutting down")
+        conns = list(self._conns)
+        for conn in conns:  # clients reconnect and resume when the server is back
+            self.close(conn, CloseCode.SERVICE_RESTART, "server shutting down")
+        await asyncio.gather(*(self.closed(conn) for conn in conns))
 
     async def sweep(self) -> None:
-        now = time.time()
+        """Tick every room: heartbeats, grace periods and the call advisor run on the monotonic clock;
+        a room's expiry, a calendar time, on the wall clock."""
+        now, wall = time.monotonic(), time.time()
         for count, room in enumerate(list(self._rooms.values()), 1):
-            await self._run(room, room.tick(now))
+            self._run(room, room.tick(now, wall=wall))
             if count % _SWEEP_BATCH == 0:
                 await asyncio.sleep(0)  # let sockets in between: thousands of rooms are tens of ms
         if self._settings.turn_urls:  # Settings refuse TURN URLs without the secret
-            await self._refresh_turn(now)
+            self._refresh_turn(now, wall)
 
-    async def _refresh_turn(self, now: float) -> None:
+    def _refresh_turn(self, now: float, wall: float) -> None:
         """Fresh TURN credentials for each socket whose last ones are ``turn_refresh_s`` old: a call
         outlives its credentials, but its next ICE restart needs valid ones to allocate a relay."""
         settings = self._settings
@@ -236,8 +272,8 @@ class LiveRooms:
             if now - entry.turn_issued_at < every_s:
                 continue
             entry.turn_issued_at = now
-            servers = ice_servers_for(settings, room_id=entry.room_id, role=entry.role, now=now)
-            await self.send(conn, IceServersUpdate(ice_servers=servers))
+            servers = ice_servers_for(settings, room_id=entry.room_id, role=entry.role, now=wall)
+            self.send(conn, IceServersUpdate(ice_servers=servers))
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -249,12 +285,12 @@ class LiveRooms:
 
     # --- internals ---------------------------------------------------------------
 
-    async def _send_on_phone(self, conn: ConnId, room_id: str) -> None:
+    def _send_on_phone(self, conn: ConnId, room_id: str) -> None:
         """A socket that joins while someone is on the phone learns it at once."""
         names = self._on_phone.get(room_id, {})
         on_phone = [role for role in Role if role in names]
         for role in on_phone:
-            await self.send(conn, PhoneLeg(role=role, name=names[role], state="joined", on_phone=on_phone))
+            self.send(conn, PhoneLeg(role=role, name=names[role], state="joined", on_phone=on_phone))
 
     def _room_of(self, conn: ConnId) -> Room | None:
         entry = self._conns.get(conn)
@@ -262,12 +298,12 @@ class LiveRooms:
             return None
         return self._rooms.get(entry.room_id)
 
-    async def _loaded(self, room_id: str) -> Room:
+    async def _loaded(self, room_id: str, claims: JoinClaims) -> Room:
         """The room, loaded from the database once however many sockets ask for it at the same time
         (both people of a room often join within a second of each other)."""
         loading = self._loading.get(room_id)
         if loading is None:
-            loading = asyncio.ensure_future(self._load(room_id))
+            loading = asyncio.ensure_future(self._load(room_id, claims))
             self._loading[room_id] = loading
             loading.add_done_callback(lambda done: self._loaded_done(room_id, done))
         # Shielded: a socket that goes away while waiting does not cancel the others' load.
@@ -278,30 +314,21 @@ class LiveRooms:
         if not done.cancelled():
             done.exception()  # retrieved: a refusal nobody waits for any more is not an error
 
-    async def _load(self, room_id: str) -> Room:
+    async def _load(self, room_id: str, claims: JoinClaims) -> Room:
+        """``claims``: the first joiner's; whether the room lets sockets in does not depend on who."""
         async with self._db.session() as session:
             found = await crud.get_room_and_participants(session, room_id=room_id)
-            if found is None:
-                raise JoinRefused(
-                    ErrorCode.ROOM_NOT_FOUND, CloseCode.ROOM_NOT_FOUND, "This session does not exist."
-                )
+            stored = None if found is None else found[0]
+            outcome = decide(
+                Entry.SOCKET, claims, stored, datetime.now(UTC), join_early_s=self._settings.join_early_s
+            )
+            if isinstance(outcome, Refusal):
+                raise JoinRefused(*socket_refusal(outcome))
+            assert found is not None
             record, people = found
             # Only a room that was live when the process before stopped has seats and a mode to restore.
             restoring = room_id in self._restorable
             events = await crud.list_events(session, room_id=room_id) if restoring else []
-        now = datetime.now(UTC)
-        state = room_state(record, now)
-        if state is RoomState.ENDED:
-            raise JoinRefused(ErrorCode.ROOM_ENDED, CloseCode.ROOM_ENDED, "This session has ended.")
-        if state is RoomState.EXPIRED:
-            raise JoinRefused(ErrorCode.ROOM_EXPIRED, CloseCode.ROOM_EXPIRED, "This session has expired.")
-        early = (record.starts_at - now).total_seconds() - self._settings.join_early_s
-        if early > 0:
-            raise JoinRefused(
-                ErrorCode.TOO_EARLY,
-                CloseCode.TOO_EARLY,
-                f"This session opens at {record.starts_at.isoformat()}; come back then.",
-            )
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.
@@ -332,20 +359,20 @@ class LiveRooms:
             advisor=advisor,
             reconnect_grace_s=settings.reconnect_grace_s,
         )
-        room.restore(present, time.time())
+        room.restore(present, time.monotonic())
         self._restorable.discard(room_id)
         self._advisors[room_id] = advisor
         self._rooms[room_id] = room
         return room
 
-    async def _run(self, room: Room, actions: list[Action]) -> None:
+    def _run(self, room: Room, actions: list[Action]) -> None:
         room_id = room.info.id
         for action in actions:
             match action:
                 case Send(conn, message):
-                    await self.send(conn, message)
+                    self.send(conn, message)
                 case Close(conn, code, reason):
-                    await self.close(conn, code, reason)
+                    self.close(conn, code, reason)
                 case Record(type_, role, data):
                     self._events.record(room_id=room_id, type=type_, role=role, data=dict(data))
         if room.anyone_connected or self._rooms.get(room_id) is not room:

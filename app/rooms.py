@@ -182,7 +182,7 @@ async def end_room(services: Services, session: AsyncSession, *, room_id: str) -
     if state is RoomState.EXPIRED:
         raise Conflict("This room has expired already.", code="room_expired")
     if state is not RoomState.ENDED:
-        await services.live.end(room_id)
+        services.live.end(room_id)
         await services.events.flush()
         room = await crud.end_room(session, room=room, now=now)
         if services.phone is not None:

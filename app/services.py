@@ -10,6 +10,7 @@ from app.db import Database
 from app.echo_process import EchoProcess
 from app.event_log import EventLog
 from app.live_rooms import LiveRooms
+from app.metrics import Metrics
 from app.phone.bridge import PhoneBridge
 from app.phone.providers import AsgiApp, build_provider
 from app.tokens import JoinTokens
@@ -24,19 +25,24 @@ class Services:
     tokens: JoinTokens
     events: EventLog
     live: LiveRooms
+    metrics: Metrics
     phone: PhoneBridge | None = None
     """The phone bridge, when ``DUET_PHONE_PROVIDER`` names one."""
+    draining: bool = False
+    """The process is stopping: ``/readyz`` says not ready, so a balancer sends no new sessions."""
     echo: EchoProcess | None = None
     """The pre-call test's echo peers (``POST /s/{room_id}/check``), in a worker process."""
 
     @classmethod
     def build(cls, settings: Settings, *, app: AsgiApp | None = None) -> Services:
         """``app`` is the ASGI app being built, for a console phone provider to call in process."""
+        metrics = Metrics()
         db = Database(settings.database_url)
+        db.time_queries(metrics.db_query.observe)
         secret = signing_secret(settings)
         tokens = JoinTokens(secret)
-        events = EventLog(db, flush_interval_s=settings.event_flush_interval_s)
-        live = LiveRooms(settings=settings, db=db, tokens=tokens, events=events)
+        events = EventLog(db, flush_interval_s=settings.event_flush_interval_s, observe=metrics.event)
+        live = LiveRooms(settings=settings, db=db, tokens=tokens, events=events, metrics=metrics)
         provider = build_provider(settings, app=app)
         phone = (
             None
@@ -51,7 +57,19 @@ class Services:
             )
         )
         echo = EchoProcess(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)
-        return cls(settings=settings, db=db, tokens=tokens, events=events, live=live, phone=phone, echo=echo)
+        metrics.gauge(
+            "duet_precall_tests_running", "Pre-call connection tests running now.", lambda: len(echo)
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            tokens=tokens,
+            events=events,
+            live=live,
+            metrics=metrics,
+            phone=phone,
+            echo=echo,
+        )
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -61,8 +79,11 @@ class Services:
             await session.commit()
         self.events.start()
         self.live.start(restorable=was_live)
+        self.metrics.start()
 
     async def stop(self) -> None:
+        self.draining = True  # /readyz says so from now on
+        await self.metrics.stop()
         if self.echo is not None:
             await self.echo.close()
         if self.phone is not None:

@@ -105,6 +105,7 @@ class ErrorCode(enum.StrEnum):
     JOIN_TIMEOUT = "join_timeout"
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     UNKNOWN_SUGGESTION = "unknown_suggestion"
+    SLOW_CONSUMER = "slow_consumer"
 
 
 class CloseCode(enum.IntEnum):
@@ -122,6 +123,9 @@ class CloseCode(enum.IntEnum):
     HEARTBEAT_TIMEOUT = 4012
     TOO_EARLY = 4013
     UNSUPPORTED_VERSION = 4014
+    SLOW_CONSUMER = 4015
+    """The client did not read its frames in time: reconnect. (Usually seen as 1006: a client that
+    does not read cannot take the close frame either, so the connection is dropped.)"""
 
 
 class ProtocolError(ValueError):
@@ -437,6 +441,12 @@ _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
+def _clip(value: object, limit: int = 40) -> str:
+    """A client's value quoted in an error, cut short: an error never echoes a whole frame back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
     size = len(text.encode() if isinstance(text, str) else text)
     if size > max_bytes:
@@ -450,7 +460,7 @@ def _parse(adapter: TypeAdapter[_M], text: str | bytes, max_bytes: int) -> _M:
             raise ProtocolError(ErrorCode.INVALID_JSON, "frame is not valid JSON") from None
         if kind == "union_tag_invalid":
             raise ProtocolError(
-                ErrorCode.UNKNOWN_TYPE, f"unknown message type {first['input'].get('type')!r}"
+                ErrorCode.UNKNOWN_TYPE, f"unknown message type {_clip(first['input'].get('type'))}"
             ) from None
         if kind in {"union_tag_not_found", "model_attributes_type"} and not first["loc"]:
             raise ProtocolError(

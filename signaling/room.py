@@ -374,11 +374,15 @@ class Room:
             return []
         return self._hold(role, "closed", close=None, now=now)
 
-    def tick(self, now: float) -> list[Action]:
-        """Time passed: close the room once it expires, drop sockets gone silent."""
+    def tick(self, now: float, *, wall: float) -> list[Action]:
+        """Time passed: close the room once it expires, drop sockets gone silent.
+
+        ``now`` is the room's clock (monotonic: heartbeats, grace periods and the advisor's timers
+        must not move when the wall clock is stepped); ``wall`` is UNIX time, for the expiry, which
+        is a calendar time."""
         if self.phase is RoomPhase.CLOSED:
             return []
-        if now >= self.expires_at:
+        if wall >= self.expires_at:
             return self.close(ErrorCode.ROOM_EXPIRED, "This session has expired.", event="expired")
         actions: list[Action] = []
         for seat in self._seats.values():

@@ -27,6 +27,7 @@ from app import crud
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
+from app.server import uvicorn_config
 
 
 class _Server(uvicorn.Server):
@@ -164,7 +165,7 @@ async def server(
     port = sock.getsockname()[1]
     settings = make_settings(tmp_path / "data", port, **{"database_url": database_url, **server_settings})
     api_key = await _make_api_key(settings)
-    config = uvicorn.Config(create_app(settings), log_level="warning", ws_max_size=1024 * 1024, lifespan="on")
+    config = uvicorn_config(create_app(settings), settings, log_level="warning", lifespan="on")
     srv = _Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(srv.serve(sockets=[sock])), daemon=True)
     thread.start()

@@ -74,7 +74,7 @@ class PhoneBridge:
         live: LiveRooms,
         provider: PhoneProvider,
         secret: str,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         assert settings.phone_dial_in, "a phone provider needs DUET_PHONE_DIAL_IN (checked in Settings)"
         self.provider = provider
@@ -301,7 +301,7 @@ class PhoneBridge:
         frame = PhoneLeg(
             role=role, name=people[role].name, state=state, on_phone=self._legs.on_phone(room_id)
         )
-        await self._live.phone_changed(room_id, frame)
+        self._live.phone_changed(room_id, frame)
 
     def _join(self, room: Room, people: dict[Role, Participant], role: Role, via: Via) -> str:
         remaining = (room.expires_at - datetime.now(UTC)).total_seconds()

@@ -195,13 +195,13 @@ def test_heartbeat_timeout_drops_only_the_silent_socket() -> None:
     room = make_room()
     both_in(room)  # host seen at 0, guest at 1; limit is 3 x 10 s
     room.handle(HOST, Ping(), 25)
-    assert room.tick(30) == []
-    assert room.tick(31.5) == [
+    assert room.tick(30, wall=30) == []
+    assert room.tick(31.5, wall=31.5) == [
         Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
         Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
         Record("left", Role.GUEST, {"reason": "timeout"}),
     ]
-    assert room.tick(50) == []  # host pinged at 25: 25 s of silence is still within the limit
+    assert room.tick(50, wall=50) == []  # host pinged at 25: 25 s of silence is still within the limit
 
 
 def test_expiry_closes_everyone() -> None:
@@ -209,15 +209,25 @@ def test_expiry_closes_everyone() -> None:
     both_in(room)
     room.handle(HOST, Ping(), 90)
     room.handle(GUEST, Ping(), 90)
-    assert room.tick(99) == []
-    assert room.tick(100) == [
+    assert room.tick(99, wall=99) == []
+    assert room.tick(100, wall=100) == [
         Send(HOST, Error(code=ErrorCode.ROOM_EXPIRED, message="This session has expired.")),
         Close(HOST, CloseCode.ROOM_EXPIRED, "This session has expired."),
         Send(GUEST, Error(code=ErrorCode.ROOM_EXPIRED, message="This session has expired.")),
         Close(GUEST, CloseCode.ROOM_EXPIRED, "This session has expired."),
         Record("expired", None),
     ]
-    assert room.is_empty and room.tick(101) == []
+    assert room.is_empty and room.tick(101, wall=101) == []
+
+
+def test_timers_follow_the_room_clock_and_expiry_the_wall_clock() -> None:
+    """A wall clock stepped forward by an hour drops nobody; a room expires on the calendar even if
+    the monotonic clock has barely moved."""
+    room = make_room(expires_at=5_000)
+    both_in(room)
+    assert room.tick(2, wall=4_999) == []  # the wall clock jumped: heartbeats are on the room clock
+    assert room.tick(3, wall=5_000)[-1] == Record("expired", None)  # expired on the calendar
+    assert room.is_empty
 
 
 def test_illegal_transitions_raise_with_expected_and_actual() -> None:
@@ -243,7 +253,7 @@ def test_a_dropped_socket_is_held_and_resumes_without_renegotiating() -> None:
         room.disconnect(GUEST, 10),
         room.handle(HOST, Offer(sdp="o2"), 11),
         room.handle(HOST, CAND, 11),
-        room.tick(29.9),
+        room.tick(29.9, wall=29.9),
         room.join(GUEST2, Role.GUEST, 29.9, resume=True),
         room.handle(GUEST2, Offer(sdp="renegotiate"), 31),
     ]
@@ -273,7 +283,7 @@ def test_phases_while_a_seat_is_held() -> None:
     seen.append((room.phase, room.anyone_connected, room.is_empty))
     room.disconnect(HOST, 3)
     seen.append((room.phase, room.anyone_connected, room.is_empty))
-    room.tick(23)
+    room.tick(23, wall=23)
     seen.append((room.phase, room.anyone_connected, room.is_empty))
     assert seen == [
         (RoomPhase.LIVE, True, False),
@@ -287,14 +297,14 @@ def test_the_grace_period_passes_then_peer_left() -> None:
     room = make_room(grace=20)
     both_in(room)
     room.handle(HOST, Ping(), 25)
-    assert room.tick(31.5) == [  # the guest went silent at 1: three pings missed
+    assert room.tick(31.5, wall=31.5) == [  # the guest went silent at 1: three pings missed
         Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
         Send(HOST, PeerReconnecting(peer=BEN_AWAY)),
         Record("reconnecting", Role.GUEST, {"reason": "timeout"}),
     ]
     room.handle(HOST, Ping(), 45)
-    assert room.tick(51.4) == []
-    assert room.tick(51.5) == [
+    assert room.tick(51.4, wall=51.4) == []
+    assert room.tick(51.5, wall=51.5) == [
         Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
         Record("left", Role.GUEST, {"reason": "timeout"}),
     ]
@@ -361,7 +371,7 @@ def test_a_restored_seat_nobody_reclaims_leaves_after_the_grace_period() -> None
     room = make_room(grace=20)
     room.restore({Role.HOST, Role.GUEST}, 100)
     room.join(HOST2, Role.HOST, 101, resume=True)
-    assert room.tick(120) == [
+    assert room.tick(120, wall=120) == [
         Send(HOST2, PeerLeft(peer=BEN_GONE, reason="closed")),
         Record("left", Role.GUEST, {"reason": "closed"}),
     ]

@@ -16,9 +16,11 @@ from app.api.admission import admit
 from app.call_advisor import room_backups
 from app.deps import ServicesDep
 from app.live_rooms import JoinRefused
+from app.logs import bind_connection, bind_room
 from app.models import RoomState
 from app.phone.numbers import masked
 from app.web import PAGE_HEADERS, ROOM_PAGE
+from app.ws_protocol import abort_of
 from signaling.messages import (
     PROTOCOL_VERSION,
     BackupPlan,
@@ -130,9 +132,10 @@ async def _receive_text(ws: WebSocket) -> str:
 @router.websocket("/s/{room_id}/ws")
 async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
     """One participant's signaling socket: ``join`` first, then relayed negotiation (docs/protocol.md)."""
-    settings, live = services.settings, services.live
+    settings, live, metrics = services.settings, services.live, services.metrics
     await ws.accept()
-    conn = live.connect(ws)
+    conn = live.connect(ws, abort=abort_of(ws.scope))
+    bind_connection(conn)
     loop = asyncio.get_running_loop()
     try:
         deadline = loop.time() + settings.join_timeout_s
@@ -141,7 +144,7 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
                 async with asyncio.timeout_at(deadline):
                     text = await _receive_text(ws)
             except TimeoutError:
-                await live.refuse(
+                live.refuse(
                     conn,
                     JoinRefused(
                         ErrorCode.JOIN_TIMEOUT, CloseCode.JOIN_TIMEOUT, "No join frame arrived in time."
@@ -151,13 +154,15 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
             try:
                 message = parse_client_message(text, settings.max_frame_bytes)
             except ProtocolError as exc:
-                await live.send(conn, Error(code=exc.code, message=exc.message))
+                metrics.frame_in("invalid")
+                live.send(conn, Error(code=exc.code, message=exc.message))
                 continue
+            metrics.frame_in(message.type)
             if not isinstance(message, Join):
-                await live.send(conn, Error(code=ErrorCode.NOT_JOINED, message="Send a join frame first."))
+                live.send(conn, Error(code=ErrorCode.NOT_JOINED, message="Send a join frame first."))
                 continue
             if message.v != PROTOCOL_VERSION:
-                await live.refuse(
+                live.refuse(
                     conn,
                     JoinRefused(
                         ErrorCode.UNSUPPORTED_VERSION,
@@ -167,20 +172,25 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
                 )
                 return
             try:
-                await live.admit(conn, room_id, message.token, resume=message.resume)
+                role = await live.admit(conn, room_id, message.token, resume=message.resume)
             except JoinRefused as refusal:
-                await live.refuse(conn, refusal)
+                live.refuse(conn, refusal)
                 return
+            bind_room(room_id, role.value)
             break
         while True:
             text = await _receive_text(ws)
             try:
                 message = parse_client_message(text, settings.max_frame_bytes)
             except ProtocolError as exc:
-                await live.send(conn, Error(code=exc.code, message=exc.message))
+                metrics.frame_in("invalid")
+                live.send(conn, Error(code=exc.code, message=exc.message))
                 continue
-            await live.handle(conn, message)
+            metrics.frame_in(message.type)
+            live.handle(conn, message)
     except WebSocketDisconnect:
         pass
     finally:
-        await live.disconnect(conn)
+        # A refused socket keeps its connection until the error and close frames have left (bounded).
+        await live.closed(conn)
+        live.disconnect(conn)
