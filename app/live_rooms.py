@@ -33,10 +33,12 @@ from signaling.messages import (
     ErrorCode,
     IceServersUpdate,
     PhoneLeg,
+    ProtocolError,
     Role,
     ServerMessage,
     Stats,
     dump_message,
+    parse_client_message,
 )
 from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
 
@@ -101,14 +103,22 @@ class LiveRooms:
 
     # --- sockets -------------------------------------------------------------
 
-    def connect(self, socket: Socket, *, abort: Callable[[], None] | None = None) -> ConnId:
-        """A new socket; ``abort`` drops its connection at once (see app/ws_protocol.py)."""
+    def connect(
+        self,
+        socket: Socket,
+        *,
+        send_now: Callable[[str], bool] | None = None,
+        abort: Callable[[], None] | None = None,
+    ) -> ConnId:
+        """A new socket; ``send_now`` and ``abort`` are its direct path, if it has one (see
+        app/ws_protocol.py and app/socket_writer.py)."""
         self._next_conn += 1
         conn = self._next_conn
         writer = SocketWriter(
             socket,
             max_queued_bytes=self._settings.send_queue_max_bytes,
             send_timeout_s=self._settings.send_timeout_s,
+            send_now=send_now,
             abort=abort,
             on_stalled=lambda: self._stalled(conn),
             name=f"duet-writer-{conn}",
@@ -171,6 +181,27 @@ class LiveRooms:
         self._send_on_phone(conn, room_id)
         self._metrics.joins.labels("admitted").inc()
         return claims.role
+
+    def parse(self, conn: ConnId, text: str) -> ClientMessage | None:
+        """One frame from a socket, parsed and counted; ``None`` (and an ``error`` frame sent back)
+        if it cannot be accepted."""
+        try:
+            message = parse_client_message(text, self._settings.max_frame_bytes)
+        except ProtocolError as exc:
+            self._metrics.frame_in("invalid")
+            self.send(conn, Error(code=exc.code, message=exc.message))
+            return None
+        self._metrics.frame_in(message.type)
+        return message
+
+    def receive(self, conn: ConnId, text: str) -> None:
+        """A joined socket sent a frame (called straight from the socket's protocol: never raises)."""
+        try:
+            message = self.parse(conn, text)
+            if message is not None:
+                self.handle(conn, message)
+        except Exception:
+            log.exception("could not handle a frame")
 
     def handle(self, conn: ConnId, message: ClientMessage) -> None:
         room = self._room_of(conn)

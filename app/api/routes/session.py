@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from datetime import datetime
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from app.logs import bind_connection, bind_room
 from app.models import RoomState
 from app.phone.numbers import masked
 from app.web import PAGE_HEADERS, ROOM_PAGE
-from app.ws_protocol import abort_of
+from app.ws_protocol import direct_socket
 from signaling.messages import (
     PROTOCOL_VERSION,
     BackupPlan,
@@ -28,9 +29,7 @@ from signaling.messages import (
     Error,
     ErrorCode,
     Join,
-    ProtocolError,
     Role,
-    parse_client_message,
 )
 
 router = APIRouter(tags=["session"])
@@ -131,10 +130,19 @@ async def _receive_text(ws: WebSocket) -> str:
 
 @router.websocket("/s/{room_id}/ws")
 async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
-    """One participant's signaling socket: ``join`` first, then relayed negotiation (docs/protocol.md)."""
-    settings, live, metrics = services.settings, services.live, services.metrics
+    """One participant's signaling socket: ``join`` first, then relayed negotiation (docs/protocol.md).
+
+    Once joined, served through duet's WebSocket protocol class (app/ws_protocol.py), frames are
+    handed to the room by a plain call from the socket's protocol; this task then only waits for
+    the disconnect. Served otherwise (another ASGI server), it receives them itself."""
+    settings, live = services.settings, services.live
     await ws.accept()
-    conn = live.connect(ws, abort=abort_of(ws.scope))
+    direct = direct_socket(ws.scope)
+    conn = live.connect(
+        ws,
+        send_now=direct.send_now if direct else None,
+        abort=direct.abort if direct else None,
+    )
     bind_connection(conn)
     loop = asyncio.get_running_loop()
     try:
@@ -151,13 +159,9 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
                     ),
                 )
                 return
-            try:
-                message = parse_client_message(text, settings.max_frame_bytes)
-            except ProtocolError as exc:
-                metrics.frame_in("invalid")
-                live.send(conn, Error(code=exc.code, message=exc.message))
+            message = live.parse(conn, text)
+            if message is None:
                 continue
-            metrics.frame_in(message.type)
             if not isinstance(message, Join):
                 live.send(conn, Error(code=ErrorCode.NOT_JOINED, message="Send a join frame first."))
                 continue
@@ -178,16 +182,11 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
                 return
             bind_room(room_id, role.value)
             break
+        if direct is not None:
+            context = contextvars.copy_context()  # log lines from the frames carry conn, room and role
+            direct.deliver_to(lambda text: context.run(live.receive, conn, text))
         while True:
-            text = await _receive_text(ws)
-            try:
-                message = parse_client_message(text, settings.max_frame_bytes)
-            except ProtocolError as exc:
-                metrics.frame_in("invalid")
-                live.send(conn, Error(code=exc.code, message=exc.message))
-                continue
-            metrics.frame_in(message.type)
-            live.handle(conn, message)
+            live.receive(conn, await _receive_text(ws))  # with the direct path, only the disconnect comes
     except WebSocketDisconnect:
         pass
     finally:
