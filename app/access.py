@@ -68,15 +68,18 @@ class Rules:
     """Refused earlier than ``join_early_s`` seconds before the room's ``starts_at``."""
     live_only: bool
     """Refused unless the room is live (someone connected, or on the phone)."""
+    live_or_starting: bool
+    """Refused unless the room is live or started at most ``late_s`` seconds ago: a phone PIN opens
+    a room nobody is in only around its start, so a guessed PIN finds few rooms to open."""
 
 
 RULES: Mapping[Entry, Rules] = {
-    Entry.PREVIEW: Rules(token=True, not_before_opening=False, live_only=False),
-    Entry.CHECK: Rules(token=True, not_before_opening=False, live_only=False),
-    Entry.SOCKET: Rules(token=True, not_before_opening=True, live_only=False),
-    Entry.CALL_ME: Rules(token=True, not_before_opening=False, live_only=True),
-    Entry.DIAL_IN: Rules(token=False, not_before_opening=True, live_only=False),
-    Entry.PHONE_CALL: Rules(token=False, not_before_opening=False, live_only=False),
+    Entry.PREVIEW: Rules(token=True, not_before_opening=False, live_only=False, live_or_starting=False),
+    Entry.CHECK: Rules(token=True, not_before_opening=False, live_only=False, live_or_starting=False),
+    Entry.SOCKET: Rules(token=True, not_before_opening=True, live_only=False, live_or_starting=False),
+    Entry.CALL_ME: Rules(token=True, not_before_opening=False, live_only=True, live_or_starting=False),
+    Entry.DIAL_IN: Rules(token=False, not_before_opening=True, live_only=False, live_or_starting=True),
+    Entry.PHONE_CALL: Rules(token=False, not_before_opening=False, live_only=False, live_or_starting=False),
 }
 
 
@@ -160,7 +163,7 @@ REFUSALS: Mapping[Reason, RefusalWords] = {
         "duet can call you only while the session is going on.",
         Conflict,
         None,
-        "Nobody has joined this session yet. Goodbye.",
+        "Nobody is in this session right now. Please call again once the other person has joined. Goodbye.",
     ),
 }
 
@@ -184,13 +187,15 @@ def decide(
     now: datetime,
     *,
     join_early_s: float,
+    late_s: float | None = None,
 ) -> Admission | Refusal:
     """May someone enter ``room`` (``None``: no such room) through ``entry`` at ``now``?
 
     ``credential``: what :func:`read_token` made of the join token at the entries that take one
     (a refusal is returned as it is, whatever the room), ``None`` at the phone's entries.
     ``join_early_s``: how many seconds before ``starts_at`` the entries that wait for the opening
-    let people in.
+    let people in. ``late_s``: how many seconds after ``starts_at`` the dial-in PIN still opens a
+    room nobody is in (``DUET_PHONE_PIN_LATE_S``; needed at that entry only).
     """
     rules = RULES[entry]
     if isinstance(credential, Refusal):
@@ -198,6 +203,8 @@ def decide(
     if rules.token != (credential is not None):
         wanted = "a join token's claims" if rules.token else "no token"
         raise ValueError(f"the {entry.value} entry expects {wanted}, got {credential!r}")
+    if rules.live_or_starting and late_s is None:
+        raise ValueError(f"the {entry.value} entry expects late_s, got None")
     if room is None:
         return _refused(Reason.ROOM_NOT_FOUND)
     if credential is not None and credential.room_id != room.id:
@@ -213,6 +220,13 @@ def decide(
         )
     if rules.live_only and state is not RoomState.LIVE:
         return _refused(Reason.ROOM_NOT_LIVE)
+    if (
+        rules.live_or_starting
+        and late_s is not None
+        and state is not RoomState.LIVE
+        and (now - room.starts_at).total_seconds() > late_s
+    ):
+        return _refused(Reason.ROOM_NOT_LIVE, "Nobody is in this session right now.")
     return Admission(room=room, state=state, role=None if credential is None else credential.role)
 
 

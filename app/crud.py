@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,11 +16,13 @@ from app.models import ApiKey, Event, Participant, Room, RoomState
 from signaling.messages import Role
 
 __all__ = [
+    "PinsExhausted",
     "add_events",
     "api_key_by_secret",
     "api_keys_named",
     "clear_live",
     "count_api_keys",
+    "count_events_since",
     "create_api_key",
     "create_room",
     "end_room",
@@ -32,7 +35,6 @@ __all__ = [
     "live_room_ids",
     "new_api_key",
     "new_room_id",
-    "pin_in_use",
     "revoke_api_key",
     "rooms_with_pin",
     "set_live",
@@ -97,25 +99,35 @@ def new_room_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class PinsExhausted(Exception):
+    """Every PIN offered for a new room was held by another room not ended."""
+
+
 async def create_room(
     session: AsyncSession,
     *,
     room: Room,
     people: dict[Role, Participant],
+    pins: Iterable[str] | None = None,
 ) -> tuple[Room, dict[Role, Participant]]:
-    session.add(room)
-    await session.flush()
-    session.add_all(people.values())
-    await session.commit()
-    return room, people
-
-
-async def pin_in_use(session: AsyncSession, *, pin: str, now: datetime) -> bool:
-    """Whether a room that can still be joined holds ``pin``."""
-    query = select(Room.id).where(
-        Room.dial_in_pin == pin, col(Room.ended_at).is_(None), col(Room.expires_at) > now
-    )
-    return (await session.exec(query)).first() is not None
+    """Store a room and its two people. With ``pins``, the room gets the first of them that no room
+    not ended holds: the database's unique index decides (``ux_room_dial_in_pin_not_ended``), so two
+    rooms stored at the same moment, by this process or another, never share one; a PIN taken
+    already makes the insert fail and the next is tried. Raises :class:`PinsExhausted`."""
+    for pin in [None] if pins is None else pins:
+        room.dial_in_pin = pin
+        session.add(room)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            await session.rollback()
+            if pin is None or "dial_in_pin" not in str(exc.orig):
+                raise
+            continue
+        session.add_all(people.values())
+        await session.commit()
+        return room, people
+    raise PinsExhausted("every PIN drawn for the room is held by another room")
 
 
 async def rooms_with_pin(session: AsyncSession, *, pin: str, limit: int = 5) -> list[Room]:
@@ -226,6 +238,15 @@ async def clear_live(session: AsyncSession, *, room_id: str | None = None) -> No
 async def add_events(session: AsyncSession, *, events: Sequence[Event]) -> None:
     """Insert ``events`` (in the caller's transaction: one commit for a whole batch)."""
     session.add_all(events)
+
+
+async def count_events_since(
+    session: AsyncSession, *, type_: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many events of ``type_`` (in every room) happened at ``since`` or later, and the earliest."""
+    query = select(func.count(), func.min(Event.at)).where(Event.type == type_, col(Event.at) >= since)
+    count, earliest = (await session.exec(query)).one()
+    return count, earliest
 
 
 async def list_events(session: AsyncSession, *, room_id: str) -> list[Event]:

@@ -98,8 +98,8 @@ class LiveRooms:
         self._restorable: set[str] = set()
         self._loading: dict[str, asyncio.Future[Room]] = {}
         """Rooms being loaded from the database now, so that concurrent joins share one load."""
-        self._on_phone: dict[str, dict[Role, str]] = {}
-        """Per room, who is in the phone conference (role → name), as the phone bridge last said."""
+        self._on_phone: dict[str, dict[Role, PhoneLeg]] = {}
+        """Per room, who is in the phone conference (role → the bridge's last frame about them)."""
 
     # --- sockets -------------------------------------------------------------
 
@@ -241,11 +241,11 @@ class LiveRooms:
         put their browsers away and talk by phone.
         """
         before = room_id in self._on_phone
-        names = self._on_phone.setdefault(room_id, {})
-        names[frame.role] = frame.name
-        for role in [r for r in names if r not in frame.on_phone]:
-            del names[role]
-        if not names:
+        frames = self._on_phone.setdefault(room_id, {})
+        frames[frame.role] = frame
+        for role in [r for r in frames if r not in frame.on_phone]:
+            del frames[role]
+        if not frames:
             del self._on_phone[room_id]
         now_on_phone = room_id in self._on_phone
         room = self._rooms.get(room_id)
@@ -318,10 +318,10 @@ class LiveRooms:
 
     def _send_on_phone(self, conn: ConnId, room_id: str) -> None:
         """A socket that joins while someone is on the phone learns it at once."""
-        names = self._on_phone.get(room_id, {})
-        on_phone = [role for role in Role if role in names]
+        frames = self._on_phone.get(room_id, {})
+        on_phone = [role for role in Role if role in frames]
         for role in on_phone:
-            self.send(conn, PhoneLeg(role=role, name=names[role], state="joined", on_phone=on_phone))
+            self.send(conn, frames[role].model_copy(update={"state": "joined", "on_phone": on_phone}))
 
     def _room_of(self, conn: ConnId) -> Room | None:
         entry = self._conns.get(conn)

@@ -82,6 +82,13 @@ class Metrics:
         self.phone_legs = counter(
             "duet_phone_legs", "Phone legs that joined, left or failed, by how they came.", "event", "via"
         )
+        self.phone_wrong_pins = counter(
+            "duet_phone_wrong_pins", "PINs entered at the dial-in menu that opened no session."
+        )
+        self.phone_pin_lockouts = counter(
+            "duet_phone_pin_lockouts",
+            "Times the dial-in menu stopped taking PINs from everyone: too many wrong PINs in a minute.",
+        )
         self.loop_lag = histogram(
             "duet_event_loop_lag_seconds",
             f"How late a {LAG_PROBE_S} s sleep on the event loop wakes (the loop was held by something).",

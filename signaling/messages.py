@@ -390,6 +390,9 @@ class PhoneLeg(_Wire):
     ``left``: they hung up; ``failed``: the call was not answered or could not be placed."""
     on_phone: list[Role] = Field(default_factory=list)
     """Everyone in the phone conference now; both roles means both people are talking by phone."""
+    unknown_number: bool = False
+    """With ``joined``: the call came in on the dial-in number from a number other than the one given
+    for this person (someone else may have their PIN); the other person is told so."""
 
 
 class IceServersUpdate(_Wire):

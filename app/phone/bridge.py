@@ -1,10 +1,12 @@
 """The phone bridge: answers the provider's webhooks, places "call me" calls, keeps the phone legs.
 
 Dial-in: the deployment's number points its voice webhook at ``/phone/voice``; the caller enters the
-room's PIN (:data:`app.phone.ivr.PIN_TRIES` tries), says who they are if their number does not, and
-joins the room's conference. "Call me": a participant of a live room asks duet to ring their phone;
-once they answer and press 1 they join the same conference. The conference's ``join``/``leave``
-callbacks become ``phone.joined`` / ``phone.left`` room events and ``phone`` frames.
+room's PIN (:data:`app.phone.ivr.PIN_TRIES` tries, within the limits of :mod:`app.phone.pin_guard`),
+says who they are if their number does not, and joins the room's conference (the other person is
+told when the number is not the one given for them). "Call me": a participant of a live room asks
+duet to ring their phone (the number :mod:`app.phone.call_me` allows); once they answer and press 1
+they join the same conference. The conference's ``join``/``leave`` callbacks become ``phone.joined``
+/ ``phone.left`` room events and ``phone`` frames.
 
 State that the flow needs between two webhooks (the PIN attempt, the room) travels in the URLs duet
 hands the provider, which the provider signs back; the only memory is who is on the phone.
@@ -21,45 +23,35 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel
-
 from app import crud
 from app.access import Admission, Entry, Refusal, decide, phone_words
 from app.config import Settings
 from app.db import Database
-from app.errors import BadGateway, Conflict, Invalid, TooManyRequests
+from app.errors import BadGateway, Conflict, DuetError, Invalid, TooManyRequests
 from app.event_log import EventLog
 from app.live_rooms import LiveRooms
-from app.models import PIN_DIGITS, Participant, Room
+from app.metrics import Metrics
+from app.models import PIN_DIGITS, PIN_LENGTHS, Participant, Room
 from app.phone import ivr
+from app.phone.call_me import CallMeAccepted, DailyCalls, choose_number
 from app.phone.legs import LegState, PhoneLegs, Via
 from app.phone.numbers import masked
+from app.phone.pin_guard import PinGuard
 from app.phone.provider import CallRequest, PhoneError, PhoneProvider, ProviderRejected, ProviderUnavailable
 from app.phone.rate_limit import SlidingWindow
 from app.phone.signature import Params
 from app.phone.twiml import Conference
 from signaling.messages import PhoneLeg, Role
 
-__all__ = ["CallMeAccepted", "PhoneBridge"]
+__all__ = ["PhoneBridge"]
 
 log = logging.getLogger("duet.phone")
 
 OVER_RECENTLY = timedelta(days=1)
 """A PIN of a session that ended within this long gets "this session has ended" rather than "wrong PIN"."""
-WRONG_PINS_PER_CALLER = 3 * ivr.PIN_TRIES
-WRONG_PINS_WINDOW_S = 3600.0
-"""A caller's number gets at most three calls' worth of wrong PINs an hour, against PIN guessing."""
 _FINAL_CALL_STATES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 PhoneState = Literal["calling", "joined", "left", "failed"]
-
-
-class CallMeAccepted(BaseModel):
-    """Answer to ``POST /s/{room_id}/call-me``: duet is ringing the phone."""
-
-    status: Literal["calling"] = "calling"
-    to: str
-    """The number being called, masked (``+*********23``)."""
 
 
 class PhoneBridge:
@@ -74,6 +66,7 @@ class PhoneBridge:
         live: LiveRooms,
         provider: PhoneProvider,
         secret: str,
+        metrics: Metrics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         assert settings.phone_dial_in, "a phone provider needs DUET_PHONE_DIAL_IN (checked in Settings)"
@@ -91,7 +84,8 @@ class PhoneBridge:
         self._call_me = SlidingWindow(
             limit=settings.phone_call_me_per_room, window_s=settings.phone_call_me_window_s
         )
-        self._wrong_pins = SlidingWindow(limit=WRONG_PINS_PER_CALLER, window_s=WRONG_PINS_WINDOW_S)
+        self._daily = DailyCalls(limit=settings.phone_call_me_per_day, db=db, events=events)
+        self._pins = PinGuard(wrong_per_minute=settings.phone_wrong_pins_per_minute, metrics=metrics)
 
     # --- what the web and API sides call -------------------------------------------------------
 
@@ -110,13 +104,23 @@ class PhoneBridge:
     async def call_me(
         self, *, room_id: str, role: Role, people: dict[Role, Participant], phone: str | None
     ) -> CallMeAccepted:
-        """Ring a participant's phone (the number they typed, or the one given at room creation).
+        """Ring a participant's phone: the one given at room creation or, where the deployment allows
+        it, the number they typed.
 
         The caller was let in already (:data:`app.access.Entry.CALL_ME`: a live room)."""
-        now = self._clock()
-        number = phone or people[role].phone
-        if number is None:
-            raise Invalid("Type the phone number duet should call.", code="phone_required")
+        settings = self._settings
+        try:
+            number = choose_number(
+                typed=phone,
+                on_file=people[role].phone,
+                allow_typed=settings.phone_call_me_typed,
+                countries=settings.phone_call_countries,
+            )
+        except DuetError as exc:
+            log.info("call me: not calling %s for room %s (%s)", masked(phone), room_id, exc.code)
+            raise
+        placed_today = await self._daily.placed()
+        now = self._clock()  # nothing awaits from here until the call is counted in flight
         match self._legs.busy(room_id, role, now):
             case LegState.JOINED:
                 raise Conflict("You are on the phone already.", code="already_on_phone")
@@ -124,6 +128,11 @@ class PhoneBridge:
                 raise Conflict("duet is calling your phone already.", code="call_in_progress")
         if (room_id, role) in self._placing:
             raise Conflict("duet is calling your phone already.", code="call_in_progress")
+        try:
+            self._daily.check(placed_today, in_flight=len(self._placing))
+        except TooManyRequests:
+            log.warning("call me: the deployment's %d calls of the day are placed", self._daily.limit)
+            raise
         self._call_me.forget_idle(now)
         if (retry_after := self._call_me.take(room_id, now)) is not None:
             raise TooManyRequests(
@@ -138,6 +147,7 @@ class PhoneBridge:
             from_=self._number,
             answer_url=self._url("/phone/call-me/answer", query),
             status_url=self._url("/phone/call-status", query),
+            time_limit_s=settings.phone_call_me_max_s,
         )
         self._placing.add((room_id, role))
         try:
@@ -169,17 +179,21 @@ class PhoneBridge:
 
     async def incoming(self, params: Mapping[str, str]) -> str:
         """``/phone/voice``: someone called the dial-in number."""
-        caller, now = params.get("From", ""), self._clock()
-        self._wrong_pins.forget_idle(now)
-        if self._wrong_pins.remaining(caller, now) == 0:
-            return ivr.goodbye("Sorry, too many wrong PINs were entered from this number. Goodbye.")
-        return ivr.ask_pin(action=self._pin_url(1), digits=PIN_DIGITS)
+        turned_away = self._pins.turned_away(params.get("From", ""), self._clock())
+        return turned_away or ivr.ask_pin(action=self._pin_url(1), digits=PIN_DIGITS)
 
     async def pin_entered(self, params: Mapping[str, str], *, attempt: int) -> str:
         """``/phone/voice/pin``: the caller entered a PIN (or nothing)."""
+        caller = params.get("From", "")
+        if (turned_away := self._pins.turned_away(caller, self._clock())) is not None:
+            return turned_away  # the PIN is not even looked at
         pin = "".join(ch for ch in params.get("Digits", "") if ch.isdigit())
         now = datetime.now(UTC)
-        rooms = await self._rooms_with(pin) if len(pin) == PIN_DIGITS else []
+        if len(pin) in PIN_LENGTHS:
+            await self._events.flush()  # whether a room is live is written in batches
+            rooms = await self._rooms_with(pin)
+        else:
+            rooms = []
         decided = [(r, self._decide(Entry.DIAL_IN, r, now)) for r in rooms]
         over_recently = [
             o
@@ -191,13 +205,12 @@ class PhoneBridge:
             if over_recently:
                 return ivr.goodbye(phone_words(over_recently[0]))
             if pin:
-                self._wrong_pins.take(params.get("From", ""), self._clock())
+                self._pins.wrong(caller, self._clock())
             return ivr.wrong_pin(attempt=attempt, action=self._pin_url(attempt + 1), digits=PIN_DIGITS)
         if isinstance(current[0], Refusal):  # not open yet
             return ivr.goodbye(phone_words(current[0]))
         room = current[0].room
         people = (await self._people([room.id]))[room.id]
-        caller = params.get("From")
         known = [role for role, person in people.items() if caller and person.phone == caller]
         if len(known) == 1:
             return self._join(room, people, known[0], Via.DIAL_IN)
@@ -211,7 +224,8 @@ class PhoneBridge:
         room, people = found
         role = {"1": Role.HOST, "2": Role.GUEST}.get(params.get("Digits", ""))
         if role is not None:
-            return self._join(room, people, role, Via.DIAL_IN)
+            unknown = params.get("From") != people[role].phone
+            return self._join(room, people, role, Via.DIAL_IN, unknown_number=unknown)
         if attempt >= ivr.PIN_TRIES:
             return ivr.goodbye("Sorry, I did not get that. Goodbye.")
         return self._ask_who(room, people, attempt=attempt + 1)
@@ -225,7 +239,7 @@ class PhoneBridge:
             return found
         people = found[1]
         action = self._url("/phone/call-me/confirm", {"room": room_id, "role": role.value})
-        return ivr.ask_to_confirm(you=people[role].name, peer=people[role.other].name, action=action)
+        return ivr.ask_to_confirm(you=people[role].name, action=action)
 
     async def call_me_confirmed(self, params: Mapping[str, str], *, room_id: str, role: Role) -> str:
         """``/phone/call-me/confirm``: the person pressed a key."""
@@ -240,9 +254,10 @@ class PhoneBridge:
     # --- the provider's status callbacks -------------------------------------------------------
 
     async def conference_event(
-        self, params: Mapping[str, str], *, room_id: str, role: Role, via: Via
+        self, params: Mapping[str, str], *, room_id: str, role: Role, via: Via, unknown_number: bool = False
     ) -> None:
-        """``/phone/conference``: a call joined or left the room's conference."""
+        """``/phone/conference``: a call joined or left the room's conference. ``unknown_number``: a
+        dial-in call from a number other than the one given for ``role``."""
         call_sid, event = params.get("CallSid"), params.get("StatusCallbackEvent")
         if not call_sid or params.get("FriendlyName", self.conference_name(room_id)) != self.conference_name(
             room_id
@@ -257,8 +272,12 @@ class PhoneBridge:
                 await self._hang_up(call_sid)
                 return
             if self._legs.joined(room_id, role, call_sid, via, now):
-                self._events.record(room_id=room_id, type="phone.joined", role=role, data={"via": via.value})
-                await self._tell(room_id, found[1], role, "joined")
+                data: dict[str, Any] = {"via": via.value}
+                if unknown_number:
+                    data["unknown_number"] = True
+                    log.info("room %s: a number not given for the %s joined by phone", room_id, role.value)
+                self._events.record(room_id=room_id, type="phone.joined", role=role, data=data)
+                await self._tell(room_id, found[1], role, "joined", unknown_number=unknown_number)
         elif event == "participant-leave":
             if not self._legs.known(room_id, call_sid):  # it joined before this process started
                 self._legs.joined(room_id, role, call_sid, via, now)
@@ -296,16 +315,36 @@ class PhoneBridge:
             await self._tell(room_id, people, leg.role, state)
 
     async def _tell(
-        self, room_id: str, people: dict[Role, Participant], role: Role, state: PhoneState
+        self,
+        room_id: str,
+        people: dict[Role, Participant],
+        role: Role,
+        state: PhoneState,
+        *,
+        unknown_number: bool = False,
     ) -> None:
         frame = PhoneLeg(
-            role=role, name=people[role].name, state=state, on_phone=self._legs.on_phone(room_id)
+            role=role,
+            name=people[role].name,
+            state=state,
+            on_phone=self._legs.on_phone(room_id),
+            unknown_number=unknown_number,
         )
         self._live.phone_changed(room_id, frame)
 
-    def _join(self, room: Room, people: dict[Role, Participant], role: Role, via: Via) -> str:
+    def _join(
+        self,
+        room: Room,
+        people: dict[Role, Participant],
+        role: Role,
+        via: Via,
+        *,
+        unknown_number: bool = False,
+    ) -> str:
         remaining = (room.expires_at - datetime.now(UTC)).total_seconds()
         query = {"room": room.id, "role": role.value, "via": via.value}
+        if unknown_number:
+            query["unknown"] = "1"  # signed by the provider when it calls back: the page is told
         conference = Conference(
             name=self.conference_name(room.id),
             status_callback=self._url("/phone/conference", query),
@@ -329,7 +368,10 @@ class PhoneBridge:
 
     def _decide(self, entry: Entry, room: Room | None, now: datetime | None = None) -> Admission | Refusal:
         now = now or datetime.now(UTC)
-        return decide(entry, None, room, now, join_early_s=self._settings.join_early_s)
+        settings = self._settings
+        return decide(
+            entry, None, room, now, join_early_s=settings.join_early_s, late_s=settings.phone_pin_late_s
+        )
 
     async def _in_call(self, room_id: str) -> tuple[Room, dict[Role, Participant]] | str:
         """The room and its people for a call under way, or the TwiML that says why it ends here."""

@@ -131,7 +131,13 @@ class ConsoleProvider:
     async def place_call(self, call: CallRequest) -> PlacedCall:
         record = self._new_call("outbound-api", to=call.to, from_=call.from_, keys=self._answer_keys)
         record.status_callback = call.status_url
-        log.info("console phone: calling %s from %s (%s)", masked(call.to), masked(call.from_), record.sid)
+        log.info(
+            "console phone: calling %s from %s (%s, at most %d s)",
+            masked(call.to),
+            masked(call.from_),
+            record.sid,
+            call.time_limit_s,
+        )
         self._spawn(self._answer(record, call.answer_url))
         return PlacedCall(sid=record.sid, status="queued")
 

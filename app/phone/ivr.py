@@ -16,14 +16,16 @@ __all__ = [
     "ask_pin",
     "ask_to_confirm",
     "ask_who",
+    "first_name",
     "goodbye",
     "join",
+    "try_later",
     "wrong_pin",
 ]
 
 PIN_TRIES = 3
-"""Wrong PINs allowed per call before duet says goodbye (issue 4); a 6-digit PIN leaves a guesser
-3 chances in a million per call and live room."""
+"""Wrong PINs allowed per call before duet says goodbye (issue 4); an 8-digit PIN leaves a guesser
+3 chances in a hundred million per call and open room."""
 GATHER_TIMEOUT_S = 10
 """Seconds duet waits for the next key press."""
 
@@ -74,14 +76,22 @@ def ask_who(*, host: str, guest: str, action: str, again: bool = False) -> str:
     )
 
 
-def ask_to_confirm(*, you: str, peer: str, action: str) -> str:
-    """A "call me" call was answered. A key press keeps a voicemail box out of the conversation."""
+def first_name(name: str) -> str:
+    """What duet calls someone before it knows it has the right person: the first word of the name."""
+    words = name.split()
+    return words[0] if words else name
+
+
+def ask_to_confirm(*, you: str, action: str) -> str:
+    """A "call me" call was answered. Whoever answers hears only the first name of the person duet
+    is calling, and nothing of the session or the other person, until they press 1; the key press
+    also keeps a voicemail box out of the conversation."""
     return twiml.response(
         twiml.gather(
             action=action,
             num_digits=1,
             timeout_s=GATHER_TIMEOUT_S,
-            prompt=f"Hello {you}. This is duet, calling for your session with {peer}. Press 1 to join.",
+            prompt=f"Hello {first_name(you)}. This is duet, calling about your session. Press 1 to join.",
             on_empty=False,
         ),
         twiml.say("No key was pressed. Goodbye."),
@@ -95,6 +105,11 @@ def join(*, peer: str, peer_on_phone: bool, conference: Conference) -> str:
     if peer_on_phone:
         words += f" {peer} is on the line."
     return twiml.response(twiml.say(words), twiml.dial_conference(conference))
+
+
+def try_later() -> str:
+    """The menu takes no PINs right now (too many wrong ones from everyone): nothing is looked up."""
+    return goodbye("Sorry, duet cannot take your PIN right now. Please try again in a few minutes. Goodbye.")
 
 
 def goodbye(words: str) -> str:

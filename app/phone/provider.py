@@ -49,6 +49,8 @@ class CallRequest:
     answer_url: str
     status_url: str
     """Where the provider POSTs the call's final status (``completed``, ``busy``, ``no-answer``, …)."""
+    time_limit_s: int
+    """The call is ended after this many seconds, whatever happens (Twilio's ``TimeLimit``)."""
 
 
 @dataclass(frozen=True, slots=True)

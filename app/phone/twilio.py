@@ -55,6 +55,7 @@ class TwilioProvider:
             "StatusCallback": call.status_url,
             "StatusCallbackMethod": "POST",
             "Timeout": str(RING_TIMEOUT_S),
+            "TimeLimit": str(call.time_limit_s),
         }
         body = await self._post(f"{self._calls_url}.json", form)
         sid, status = body.get("sid"), body.get("status")

@@ -56,7 +56,9 @@ class Conference:
     """URL the provider POSTs to when this caller joins or leaves (``participant-join`` / ``-leave``)."""
     time_limit_s: int = MAX_CALL_S
     """The call ends after this many seconds (the room's remaining lifetime)."""
-    max_participants: int = 10
+    max_participants: int = 2
+    """A room has two people: a third call (someone who guessed the PIN while both are on the
+    phone) is refused by the provider (Twilio: error 16020, "Conference is full")."""
 
 
 def dial_conference(conference: Conference) -> Element:

@@ -39,21 +39,25 @@ from signaling.messages import CloseCode, ErrorCode, Join, Role
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 EARLY_S = 600.0
+LATE_S = 3600.0
 ROOM_ID = "r" * 22
 
 
 def _room(kind: str) -> Room | None:
     """A stored room in one of the situations the rules tell apart (``missing``: no such room)."""
-    starts = {"far": NOW + timedelta(days=1), "soon": NOW + timedelta(seconds=EARLY_S - 60)}.get(
-        kind, NOW - timedelta(minutes=5)
-    )
+    starts = {
+        "far": NOW + timedelta(days=1),
+        "soon": NOW + timedelta(seconds=EARLY_S - 60),
+        "late": NOW - timedelta(seconds=LATE_S + 60),
+        "late-live": NOW - timedelta(seconds=LATE_S + 60),
+    }.get(kind, NOW - timedelta(minutes=5))
     room = Room(
-        id=ROOM_ID, title="Weekly mentoring", starts_at=starts, expires_at=starts + timedelta(hours=2)
+        id=ROOM_ID, title="Weekly mentoring", starts_at=starts, expires_at=starts + timedelta(hours=3)
     )
     match kind:
         case "missing":
             return None
-        case "live":
+        case "live" | "late-live":
             room.live_since = NOW - timedelta(minutes=1)
         case "ended":
             room.ended_at = NOW - timedelta(minutes=1)
@@ -79,6 +83,9 @@ OUTCOMES: dict[str, list[str | Reason]] = {
     "soon": [A, A, A, NOT_LIVE, A, A],
     "open": [A, A, A, NOT_LIVE, A, A],
     "live": [A, A, A, A, A, A],
+    # started over DUET_PHONE_PIN_LATE_S ago: the PIN opens it only while someone is in it
+    "late": [A, A, A, NOT_LIVE, NOT_LIVE, A],
+    "late-live": [A, A, A, A, A, A],
     "ended": [ENDED] * 6,
     "ended-while-live": [ENDED] * 6,
     "expired": [EXPIRED] * 6,
@@ -89,7 +96,7 @@ CASES = [(kind, entry, row[i]) for kind, row in OUTCOMES.items() for i, entry in
 def _decide(entry: Entry, kind: str, credential: JoinClaims | Refusal | None = None) -> Admission | Refusal:
     if credential is None and RULES[entry].token:
         credential = _claims()
-    return decide(entry, credential, _room(kind), NOW, join_early_s=EARLY_S)
+    return decide(entry, credential, _room(kind), NOW, join_early_s=EARLY_S, late_s=LATE_S)
 
 
 def test_the_table_covers_every_entry() -> None:
@@ -206,6 +213,14 @@ def test_the_phone_says_a_session_is_over() -> None:
     early = _decide(Entry.DIAL_IN, "far")
     assert isinstance(early, Refusal) and not early.reason.room_over
     assert phone_words(early).startswith("This session has not started yet.")
+    late = _decide(Entry.DIAL_IN, "late")
+    assert isinstance(late, Refusal) and not late.reason.room_over
+    assert phone_words(late).startswith("Nobody is in this session right now.")
+
+
+def test_the_pin_menu_needs_to_know_how_late_a_pin_works() -> None:
+    with pytest.raises(ValueError, match="the dial-in entry expects late_s"):
+        decide(Entry.DIAL_IN, None, _room("open"), NOW, join_early_s=EARLY_S)
 
 
 # --- every entry point, against a real server ----------------------------------------------------

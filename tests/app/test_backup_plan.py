@@ -30,7 +30,7 @@ async def _preview(server: RunningServer, room: dict[str, Any], role: str) -> di
 async def test_rooms_get_a_pin_and_each_person_a_backup_plan(server: RunningServer) -> None:
     room = await server.create_room(host=ANA, guest=BEN)
     pin = room["dial_in"]["pin"]
-    assert room["dial_in"]["number"] == BRIDGE and len(pin) == 6 and pin.isdigit()
+    assert room["dial_in"]["number"] == BRIDGE and len(pin) == 8 and pin.isdigit()
     assert pin not in room["id"]
     other = await server.create_room()
     assert other["dial_in"]["pin"] != pin

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import LaunchParticipant, Participant
 
 CONSOLE = {"phone_provider": "console", "phone_dial_in": BRIDGE}
-BEN = {"name": "Ben"}  # no number on file: the page asks Ben for one
-BEN_TYPED = "+447700900999"
+TYPED = {**CONSOLE, "phone_call_me_typed": True, "phone_call_countries": ["US", "GB"]}
+"""A deployment that lets people type a number for "call me" (off by default)."""
+BEN = {"name": "Ben"}  # no number on file: where typing is allowed, the page asks Ben for one
+BEN_TYPED = "+442079460999"
 
 QUIET = """() => {
   const audio = window.duet.pc?.getSenders().find((s) => s.track?.kind === "audio");
@@ -89,9 +91,7 @@ async def pongs_keep_coming(socket: WebSocket, count: int = 2) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "server_settings", [{**CONSOLE, "ping_interval_s": 1.0, "phone_call_me_per_room": 2}]
-)
+@pytest.mark.parametrize("server_settings", [{**TYPED, "ping_interval_s": 1.0, "phone_call_me_per_room": 2}])
 async def test_call_me_puts_both_people_on_the_phone_and_their_pages_go_quiet(
     server: Any, participant: LaunchParticipant
 ) -> None:
@@ -144,14 +144,14 @@ async def test_call_me_puts_both_people_on_the_phone_and_their_pages_go_quiet(
     await expect(ben_page.locator("#call-me")).to_be_hidden()
     number = ben_page.locator("#call-me-number")
     await expect(number).to_be_focused()
-    await number.fill("7700 900999")
+    await number.fill("20 7946 0999")
     await ben_page.click("#call-me-submit")
     await expect(ben_page.locator("#call-me-message")).to_have_text(
         "Enter the number with its country code: a + and the digits, like +1 415 555 0123."
     )
     await expect(number).to_have_attribute("aria-invalid", "true")
     await snapshot(ben_page, "call-me-number-phone")
-    await number.fill("+44 7700 900999")
+    await number.fill("+44 20 7946 0999")
     await ben_page.click("#call-me-submit")
 
     for page, sockets in ((ana_page, ana_sockets), (ben_page, ben_sockets)):
@@ -229,7 +229,7 @@ async def route_sockets(who: Participant) -> list[RoutedSocket]:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("server_settings", [CONSOLE])
+@pytest.mark.parametrize("server_settings", [TYPED])
 async def test_the_phone_prompt_and_the_phone_mode_offer_call_me(
     server: Any, participant: LaunchParticipant
 ) -> None:
@@ -284,6 +284,43 @@ async def test_the_phone_prompt_and_the_phone_mode_offer_call_me(
         await phone_status(page, "You're both on the phone")
         await page.wait_for_function(QUIET, timeout=UI_TIMEOUT_MS)
     await snapshot(ana_page, "both-on-phone-phone-mode-phone")
+    ana.assert_clean()
+    ben.assert_clean()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("server_settings", [CONSOLE])
+async def test_by_default_only_the_number_on_file_and_a_stranger_on_the_pin_is_told(
+    server: Any, participant: LaunchParticipant
+) -> None:
+    """The deployment's defaults: no number box anywhere; Ben, with no number on file, is offered no
+    "Call me"; someone dialling in with the PIN from another number, as Ana, is shown to both."""
+    room = await server.create_room(host=ANA, guest=BEN)
+    ana = await participant("host")
+    ben = await participant("guest", phone=True)
+    ana_page = await open_prejoin(ana, join_url(server, room["join_urls"]["host"]))
+    ben_page = await open_prejoin(ben, join_url(server, room["join_urls"]["guest"]))
+    await join_both(ana_page, ben_page)
+
+    await ana_page.click("#phone-button")
+    await expect(ana_page.locator("#call-me")).to_have_text("Call me at …23")
+    for hidden in ("#call-me-other", "#call-me-form"):  # no other number may be typed
+        await expect(ana_page.locator(hidden)).to_be_hidden()
+    await ana_page.click("#phone-sheet-close")
+    for hidden in ("#phone-button", "#call-me", "#call-me-form"):
+        await expect(ben_page.locator(hidden)).to_be_hidden()
+
+    # Someone who has the PIN calls from a number duet does not know and presses 1: "I am Ana".
+    stranger = {"from": "+33612345678", "keys": [room["dial_in"]["pin"], "1"]}
+    async with server.client() as api:
+        dialled = await api.post("/phone/console/dial-in", json=stranger)
+    assert dialled.json()["state"] == "in-conference", dialled.text
+    await phone_status(ben_page, "Ana joined by phone from a number duet does not know")
+    await phone_status(ana_page, "Joined by phone as you, from a number duet does not know")
+    await snapshot(ben_page, "unknown-number-phone")
+    # Ben may still join the conference, by dialling in (duet has no number to call for him).
+    join = ben_page.locator("#phone-actions").get_by_role("link", name="Join by phone")
+    await expect(join).to_have_attribute("href", f"tel:{BRIDGE},,{room['dial_in']['pin']}%23")
     ana.assert_clean()
     ben.assert_clean()
 

@@ -89,7 +89,9 @@ export class PhoneLine {
     const calling = mine ? frame.state === "calling" : this.#status.calling && !you;
     const peerName = this.#peerName;
     let text;
-    if (you && peer) text = words.both;
+    if (frame.state === "joined" && frame.unknownNumber === true) {
+      text = mine ? words.unknown.you : words.unknown.peer(peerName); // said even when both are on
+    } else if (you && peer) text = words.both;
     else if (mine) text = words.you[frame.state];
     else text = words.peer[frame.state](peerName);
     /** @type {PhoneStatus["offer"]} */

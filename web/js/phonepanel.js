@@ -1,6 +1,7 @@
 // The phone bridge on the call screen: `#phone-status` (who is on the phone), "Call me" (the
 // `#phone-sheet` card, opened from the controls' phone button, the phone prompt, the phone-mode
-// panel or "Join by phone"), and the number form when duet has none for this person.
+// panel or "Join by phone"), and the number form when duet has none for this person and the
+// deployment lets people type one (the preview's `call_me.typed`; otherwise there is no form).
 // The server is the authority on who is on the phone: a "Call me" request only rings; the
 // `phone` frames say what happened.
 
@@ -42,6 +43,8 @@ export class PhonePanel extends EventTarget {
   #available;
   /** The number on file for me, masked (`+*********23`); `null`: duet must be told one. */
   #onFile;
+  /** I may type a number for duet to call (the preview's `call_me.typed`). */
+  #typedAllowed;
   /** @type {string | null}  A number I typed (E.164): "Try again" calls it again. */
   #typed = null;
   /** A request is out, or duet is ringing my phone and no frame has said how it went. */
@@ -70,7 +73,7 @@ export class PhonePanel extends EventTarget {
   /**
    * @param {object} options
    * @param {JoinLink} options.link  Where the token comes from (it goes in the request body only).
-   * @param {{phone: string | null} | null | undefined} options.callMe  The preview's `call_me`.
+   * @param {{phone: string | null, typed?: boolean} | null | undefined} options.callMe  The preview's `call_me`.
    * @param {Role} options.you
    * @param {string} options.peerName
    * @param {BackupPlan | null} options.backup
@@ -80,6 +83,7 @@ export class PhonePanel extends EventTarget {
     this.#link = link;
     this.#available = Boolean(callMe);
     this.#onFile = callMe?.phone ?? null;
+    this.#typedAllowed = callMe?.typed === true;
     this.#peerName = peerName;
     this.#backup = backup;
     this.#line = new PhoneLine(you, peerName);
@@ -198,9 +202,12 @@ export class PhonePanel extends EventTarget {
     return this.#typed ?? this.#onFile;
   }
 
-  /** "Call me" makes sense: the deployment calls phones and I am not on the phone already. */
+  /**
+   * "Call me" makes sense: the deployment calls phones, it has a number to call (mine on file, or
+   * one I may type) and I am not on the phone already.
+   */
   get #canOffer() {
-    return this.#available && !this.status.you;
+    return this.#available && !this.status.you && (this.#onFile !== null || this.#typedAllowed);
   }
 
   async #submit() {
@@ -225,7 +232,7 @@ export class PhonePanel extends EventTarget {
       return;
     }
     if (this.#target === null) {
-      this.#showForm(true);
+      if (this.#typedAllowed) this.#showForm(true);
       return;
     }
     this.#pending = true;
@@ -246,11 +253,12 @@ export class PhonePanel extends EventTarget {
     if (result.status === 503) {
       this.#available = false; // this deployment has no phone bridge after all
       this.#setMessage(callWords.unavailable, "error");
-    } else if (result.code === "phone_required") {
+    } else if (result.code === "phone_required" || result.code === "phone_not_on_file") {
       this.#onFile = null;
       this.#typed = null;
-      this.#setMessage(result.message, "error");
-      this.#showForm(true);
+      this.#typedAllowed = result.code === "phone_required";
+      this.#setMessage(this.#typedAllowed ? result.message : callWords.noNumber, "error");
+      this.#showForm(this.#typedAllowed);
     } else if (result.status === 429) {
       const retryS = result.retryAfterS ?? 60;
       this.#retryAt = Date.now() + retryS * 1000;
@@ -259,7 +267,9 @@ export class PhonePanel extends EventTarget {
       this.#setMessage(callWords.tooMany(retryS), "error");
     } else {
       this.#setMessage(result.message, "error");
-      if (result.status === 422 && this.#typed !== null) this.#showForm(true); // a number it cannot call
+      // A typed number duet may not call: the form again, unless typing is off after all.
+      if (result.code === "phone_not_allowed" && !this.#typedAllowed) this.#typed = null;
+      else if (result.status === 422 && this.#typed !== null) this.#showForm(true);
     }
     this.#render();
   }
@@ -296,7 +306,7 @@ export class PhonePanel extends EventTarget {
     const you = this.status.you;
     const offer = this.#canOffer;
     const target = this.#target;
-    const typing = offer && (target === null || this.#formWanted);
+    const typing = offer && this.#typedAllowed && (target === null || this.#formWanted);
     const waiting = this.#pending || this.#retryAt > Date.now();
     this.#controlButton.hidden = !this.#available;
     this.#controlButton.dataset.onPhone = String(you);
@@ -304,7 +314,7 @@ export class PhonePanel extends EventTarget {
     this.#callButton.hidden = !offer || typing;
     this.#callButton.disabled = waiting;
     this.#callButton.textContent = callWords.label(target);
-    this.#otherButton.hidden = !offer || typing;
+    this.#otherButton.hidden = !offer || typing || !this.#typedAllowed;
     this.#form.hidden = !typing;
     /** @type {HTMLButtonElement} */ (byId("call-me-submit")).disabled = waiting;
     this.#modeButton.hidden = !offer || this.#mode !== "phone";

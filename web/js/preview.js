@@ -23,8 +23,9 @@ import { postJson } from "./http.js";
  * @property {PreviewPerson} peer
  * @property {{peer_phone: string | null, dial_in: string | null, pin: string | null,
  *   dial_in_link: string | null} | null} [backup]  "Our backup plan" (docs/protocol.md, `backup`).
- * @property {{phone: string | null} | null} [call_me]  Present when duet can ring this person's phone
- *   ("Call me"): `phone` is the number on file, masked (`+*********23`), or `null` to ask for one.
+ * @property {{phone: string | null, typed?: boolean} | null} [call_me]  Present when duet can ring this
+ *   person's phone ("Call me"): `phone` is the number on file, masked (`+*********23`), or `null` to ask
+ *   for one; `typed`: the person may type a number (otherwise only `phone` is ever called).
  *
  * @typedef {"unauthorized" | "room_not_found" | "ended" | "expired" | "network" | "unexpected"}
  *   PreviewFailure

@@ -171,6 +171,8 @@ export const FATAL_ERROR_CODES = Object.freeze(
  * @property {PhoneState} state  `calling`: duet rings their phone ("call me"); `joined`: in the phone
  *   conference; `left`: hung up; `failed`: not answered, or the key was not pressed.
  * @property {Role[]} onPhone  Everyone in the phone conference now; both roles: both talk by phone.
+ * @property {boolean} [unknownNumber]  With `joined`: the call came from a number other than the one
+ *   given for this person (someone else may have the PIN).
  *
  * @typedef {object} IceServersFrame  Fresh ICE servers, new TURN credentials (`IceServersUpdate` in messages.py).
  * @property {"ice-servers"} type

@@ -239,6 +239,7 @@ export const callMe = Object.freeze({
   unavailable: "Phone calls are not available for this session.",
   network: "duet could not be reached. Check your internet connection and try again.",
   failed: "duet could not call your phone. Try again.",
+  noNumber: "duet has no phone number for you in this session. Dial in instead.",
   onPhone: "You're on the phone. Hang up your phone to leave the phone call.",
   orDialIn: "Or ",
 });
@@ -260,6 +261,12 @@ export const phone = Object.freeze({
     joined: "You joined by phone",
     left: "You left the phone call",
     failed: "Your phone did not answer",
+  }),
+  /** A `joined` frame with `unknownNumber`: the call is not from the number given for that person. */
+  unknown: Object.freeze({
+    you: "Joined by phone as you, from a number duet does not know",
+    /** @param {string} peer */
+    peer: (peer) => `${peer} joined by phone from a number duet does not know`,
   }),
   peer: Object.freeze({
     /** @param {string} peer */

@@ -19,13 +19,15 @@ from twilio_stand_in import (
 )
 from wsclient import split_join_url
 
-ANA_PHONE, BEN_TYPED = "+14155550123", "+447700900999"
+ANA_PHONE, BEN_TYPED = "+14155550123", "+442079460999"
 PER_ROOM = 3
+TYPED = {"phone_call_me_typed": True, "phone_call_countries": ["US", "GB"]}
+"""This deployment lets people type a number (tests/app/phone/test_call_me_limits.py: the default)."""
 
 
 @pytest.fixture
 def server_settings(fake_twilio: FakeTwilio) -> dict[str, Any]:
-    return twilio_settings(fake_twilio, phone_call_me_per_room=PER_ROOM)
+    return twilio_settings(fake_twilio, phone_call_me_per_room=PER_ROOM, **TYPED)
 
 
 def token(room: dict[str, Any], role: str) -> str:
@@ -81,15 +83,14 @@ async def test_call_me_rings_both_phones_into_one_conference(
             "StatusCallback": f"{server.url}/phone/call-status?{query}",
             "StatusCallbackMethod": "POST",
             "Timeout": "30",
+            "TimeLimit": "3600",
         }
         for person in (ana, ben):
             calling = await phone_frame(person, "host", "calling")
             assert (calling.name, calling.on_phone) == ("Ana", [])
 
         asked, joined = await answer(twilio, request.fields, sid="CA" + f"{1:032x}")
-        assert (
-            says(asked)[0] == "Hello Ana. This is duet, calling for your session with Ben. Press 1 to join."
-        )
+        assert says(asked)[0] == "Hello Ana. This is duet, calling about your session. Press 1 to join."
         assert says(joined) == ["Joining you to your session with Ben."]
         conference = joined.find("Dial/Conference")
         assert conference is not None
@@ -234,5 +235,5 @@ async def test_the_preview_says_call_me_is_available(server: RunningServer) -> N
     async with server.client() as api:
         ana = await api.post(f"/s/{room['id']}/preview", json={"token": token(room, "host")})
         ben = await api.post(f"/s/{room['id']}/preview", json={"token": token(room, "guest")})
-    assert ana.json()["call_me"] == {"phone": "+*********23"}
-    assert ben.json()["call_me"] == {"phone": None}  # the page asks Ben for his number
+    assert ana.json()["call_me"] == {"phone": "+*********23", "typed": True}
+    assert ben.json()["call_me"] == {"phone": None, "typed": True}  # the page asks Ben for his number

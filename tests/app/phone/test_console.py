@@ -44,7 +44,7 @@ async def test_dial_in_and_hang_up(server: RunningServer) -> None:
         assert (dialled["from"], dialled["to"]) == ("+**********23", "+*********00")
         assert dialled["heard"] == [
             "Welcome to duet.",
-            "Please enter your 6 digit session PIN.",
+            "Please enter your 8 digit session PIN.",
             "Joining you to your session with Ana.",
         ]
         assert (await api.get(f"/v1/rooms/{room['id']}")).json()["state"] == "live"  # on the phone only
@@ -91,7 +91,7 @@ async def test_call_me_for_both_joins_one_conference(
         ]
         assert calls[0]["conference"] == calls[1]["conference"]
         assert calls[0]["heard"] == [
-            "Hello Ana. This is duet, calling for your session with Ben. Press 1 to join.",
+            "Hello Ana. This is duet, calling about your session. Press 1 to join.",
             "Joining you to your session with Ben.",
         ]
         for person in (ana, ben):

@@ -46,7 +46,7 @@ async def test_right_pin_from_a_known_number_joins_the_rooms_conference(server: 
     room = await server.create_room(**PEOPLE)
     twilio = TwilioSide(server.url)
     welcome = await twilio.twiml("/phone/voice", call_params("CA01", ANA_PHONE))
-    assert says(welcome) == ["Welcome to duet.", "Please enter your 6 digit session PIN."]
+    assert says(welcome) == ["Welcome to duet.", "Please enter your 8 digit session PIN."]
     assert welcome.find("Gather").get("action") == f"{server.url}/phone/voice/pin?attempt=1"  # type: ignore[union-attr]
 
     joined = await dial(twilio, ANA_PHONE, room["dial_in"]["pin"])
@@ -94,7 +94,7 @@ async def test_an_unknown_number_says_who_it_is(server: RunningServer) -> None:
 
 async def test_three_wrong_pins_and_a_polite_goodbye(server: RunningServer) -> None:
     room = await server.create_room(**PEOPLE)
-    wrong = "000000" if room["dial_in"]["pin"] != "000000" else "111111"
+    wrong = "00000000" if room["dial_in"]["pin"] != "00000000" else "11111111"
     twilio = TwilioSide(server.url)
     first = await dial(twilio, ANA_PHONE, wrong)
     assert says(first) == ["Sorry, that PIN is not right. Please enter your session PIN again."]
@@ -112,7 +112,7 @@ async def test_three_wrong_pins_and_a_polite_goodbye(server: RunningServer) -> N
 
 async def test_a_caller_who_keeps_guessing_is_turned_away(server: RunningServer) -> None:
     room = await server.create_room(**PEOPLE)
-    wrong = "000000" if room["dial_in"]["pin"] != "000000" else "111111"
+    wrong = "00000000" if room["dial_in"]["pin"] != "00000000" else "11111111"
     twilio = TwilioSide(server.url)
     for call_number in range(3):
         await dial(twilio, STRANGER, wrong, wrong, wrong, sid=f"CA{call_number}")
@@ -140,7 +140,7 @@ async def test_a_room_that_has_not_started_yet(server: RunningServer) -> None:
 
 async def test_unknown_rooms(server: RunningServer) -> None:
     twilio = TwilioSide(server.url)
-    nobody = await dial(twilio, ANA_PHONE, "123456")  # this server has no room at all
+    nobody = await dial(twilio, ANA_PHONE, "12345678")  # this server has no room at all
     assert says(nobody) == ["Sorry, that PIN is not right. Please enter your session PIN again."]
     for path in ("/phone/voice/who?room=nope&attempt=1", "/phone/call-me/answer?room=nope&role=host"):
         document = await twilio.twiml(path, call_params("CA1", ANA_PHONE, Digits="1"))

@@ -14,6 +14,7 @@ CALL = CallRequest(
     from_="+14155550100",
     answer_url="https://duet.example/phone/call-me/answer?room=r&role=host",
     status_url="https://duet.example/phone/call-status?room=r&role=host",
+    time_limit_s=1800,
 )
 
 
@@ -40,6 +41,7 @@ async def test_placing_a_call_sends_what_twilio_expects(fake_twilio: FakeTwilio)
         ("StatusCallback", "https://duet.example/phone/call-status?room=r&role=host"),
         ("StatusCallbackMethod", "POST"),
         ("Timeout", "30"),
+        ("TimeLimit", "1800"),  # the call ends after this, whatever happens
     ]
 
 

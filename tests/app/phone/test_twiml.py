@@ -65,7 +65,23 @@ def test_three_wrong_pins_end_with_a_polite_goodbye() -> None:
 
 
 def test_call_me_asks_for_a_key_so_voicemail_stays_out() -> None:
-    document = parse(ivr.ask_to_confirm(you="Ana", peer="Ben", action="https://d/c"))
+    document = parse(ivr.ask_to_confirm(you="Ana María López", action="https://d/c"))
     assert verbs(document) == ["Gather", "Say", "Hangup"]
     assert document[0].get("actionOnEmptyResult") == "false" and document[0].get("numDigits") == "1"
-    assert says(document)[0] == "Hello Ana. This is duet, calling for your session with Ben. Press 1 to join."
+    # Whoever answers (a stranger, if the number was wrong) hears a first name, nothing more, until 1.
+    assert says(document) == [
+        "Hello Ana. This is duet, calling about your session. Press 1 to join.",
+        "No key was pressed. Goodbye.",
+    ]
+
+
+def test_the_conference_takes_two_people() -> None:
+    document = parse(
+        ivr.join(peer="Ben", peer_on_phone=False, conference=Conference("duet-abc", "https://d/c"))
+    )
+    room = document.find("Dial/Conference")
+    assert room is not None and room.get("maxParticipants") == "2"
+
+
+def test_a_first_name() -> None:
+    assert [ivr.first_name(n) for n in ("Ana María López", "  Ben ", "Ana")] == ["Ana", "Ben", "Ana"]
