@@ -30,6 +30,7 @@ def _tune_gc() -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from app.bootstrap import prepare_development
     from app.config import Settings
@@ -39,7 +40,11 @@ def _serve(args: argparse.Namespace) -> int:
     from app.services import Services
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:  # settings it must not or cannot run with: say why, no traceback
+        print("duet serve: " + "; ".join(str(e["msg"]) for e in error.errors()), file=sys.stderr)
+        return 2
     # duet's own loggers (duet.*) never carry tokens, keys, SDP or phone numbers.
     log_config = configure_logging(settings.log_format, access_log=settings.access_log)
     if settings.env == "development":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
@@ -15,7 +15,15 @@ from app.errors import Unauthorized
 from app.models import ApiKey
 from app.services import Services
 
-__all__ = ["ApiKeyDep", "ServicesDep", "SessionDep"]
+__all__ = ["ROOM_ID_PATTERN", "ApiKeyDep", "RoomId", "ServicesDep", "SessionDep"]
+
+
+ROOM_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""The characters of a room id (``crud.new_room_id``: URL-safe base64). Anything else is refused as a
+422 before a database sees it: PostgreSQL refuses a NUL in text with an error (a 500)."""
+RoomId = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=ROOM_ID_PATTERN, description="The room's id")
+]
 
 
 def get_services(connection: HTTPConnection) -> Services:

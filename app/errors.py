@@ -17,9 +17,11 @@ __all__ = [
     "Gone",
     "Invalid",
     "NotFound",
+    "PayloadTooLarge",
     "TooManyRequests",
     "Unauthorized",
     "Unavailable",
+    "error_response",
     "install_error_handlers",
 ]
 
@@ -62,6 +64,12 @@ class Gone(DuetError):
     status, code = 410, "gone"
 
 
+class PayloadTooLarge(DuetError):
+    """A request body over its limit (``app/body_limits.py``)."""
+
+    status, code = 413, "body_too_large"
+
+
 class Invalid(DuetError):
     status, code = 422, "invalid_request"
 
@@ -94,10 +102,19 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
+def error_response(error: DuetError, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The JSON response for ``error``, with its own headers and ``headers``."""
+    return JSONResponse(
+        _body(error.code, error.message),
+        status_code=error.status,
+        headers={**(error.headers or {}), **(headers or {})},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_duet_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DuetError)
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=exc.headers)
+        return error_response(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api.routes import check, health, phone, rooms, session
+from app.body_limits import BodyLimits
 from app.config import Settings
 from app.errors import install_error_handlers
 from app.services import Services
-from app.web import WEB_DIR
+from app.web import WEB_DIR, HtmlHeaders, page_headers
 
 __all__ = ["create_app"]
 
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimits)
+    docs_paths = [path for path in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if path]
+    app.add_middleware(HtmlHeaders, page=page_headers(settings.public_url), docs_paths=docs_paths)
     app.include_router(health.router)
     app.include_router(rooms.router)
     app.include_router(session.router)

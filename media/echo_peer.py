@@ -25,12 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import SessionDescription
 
 from media.errors import ParticipantError
 from media.ice import rtc_configuration
 from signaling.messages import IceServer
 
-__all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy", "without_abs_send_time"]
+__all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy", "check_offer", "without_abs_send_time"]
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +45,24 @@ def without_abs_send_time(sdp: str) -> str:
         line for line in sdp.splitlines() if not (line.startswith("a=extmap:") and _ABS_SEND_TIME in line)
     ]
     return "\r\n".join(lines) + "\r\n"
+
+
+def check_offer(sdp: str) -> None:
+    """Raise :class:`ValueError` for an offer the echo peer must not be given: one aiortc's SDP parser
+    cannot read, or with a media section lacking a DTLS fingerprint or role (``a=fingerprint``,
+    ``a=setup``). aiortc accepts an offer without a fingerprint, answers it, and then fails in a task
+    nobody awaits (an ``AssertionError`` in ``RTCDtlsTransport.start``, "Task exception was never
+    retrieved"); without ``a=setup`` it raises an ``AttributeError``."""
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as exc:  # the parser asserts, indexes and looks keys up on untrusted text
+        raise ValueError(f"the offer's SDP cannot be read ({type(exc).__name__})") from None
+    for media in description.media:
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise ValueError(
+                f"the offer's m={media.kind} section has no DTLS fingerprint and role "
+                "(a=fingerprint, a=setup)"
+            )
 
 
 class EchoPeersBusy(ParticipantError):
@@ -84,6 +103,7 @@ class EchoPeer:
             raise RuntimeError("answer() expects a new echo peer, got one that already answered")
         self._timer = asyncio.create_task(self._expire(), name="duet-echo-expire")
         try:
+            check_offer(offer_sdp)
             offer = RTCSessionDescription(sdp=without_abs_send_time(offer_sdp), type="offer")
             await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())

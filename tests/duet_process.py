@@ -60,6 +60,12 @@ class DuetProcess:
         self.listening_at: float | None = None
         """``time.monotonic()`` when the latest start logged that it listens."""
 
+    @property
+    def pid(self) -> int:
+        """The running ``duet serve``'s process id."""
+        assert self._process is not None and self._process.returncode is None, "duet serve is not running"
+        return self._process.pid
+
     async def create_api_key(self) -> str:
         out, _ = await run_duet("apikey", "create", "test", env=self._env, timeout_s=30)
         self.api_key = out.strip()

@@ -1,4 +1,5 @@
-"""The `duet` command as a developer uses it: `duet apikey create`, and `duet serve`'s first start."""
+"""The `duet` command as a developer uses it: `duet apikey create`, and `duet serve`'s first and later
+starts."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import re
 import shutil
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from duet_process import run_duet
 from wsclient import split_join_url
 
 DUET = shutil.which("duet", path=str(Path(sys.executable).parent)) or "duet"
@@ -35,23 +38,47 @@ async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str
         seen.append(line.decode())
 
 
-async def test_serve_prints_a_working_key_and_demo_links_then_apikey_create(tmp_path: Path) -> None:
+async def test_serve_prints_a_working_key_and_demo_links_once_then_where_they_are(tmp_path: Path) -> None:
     port = _free_port()
     env = _env(tmp_path / "data", port)
-    created = await asyncio.create_subprocess_exec(
-        DUET,
-        "apikey",
-        "create",
-        "booking-platform",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(created.communicate(), 30)
-    assert created.returncode == 0, err.decode()
-    made_key = out.decode().strip()
-    assert made_key.startswith("duet_") and "shown only this once" in err.decode()
+    out, err = await run_duet("apikey", "create", "booking-platform", env=env, timeout_s=30)
+    made_key = out.strip()
+    assert made_key.startswith("duet_") and "shown only this once" in err
 
+    text = await _first_lines_of_serve(env)
+    dev_key = re.search(r"API key \(development only\): (\S+)", text).group(1)  # type: ignore[union-attr]
+    host_url = re.search(r"host \(Ana\): (\S+)", text).group(1)  # type: ignore[union-attr]
+    guest_url = re.search(r"guest \(Ben\): (\S+)", text).group(1)  # type: ignore[union-attr]
+    assert f"curl -s -X POST http://127.0.0.1:{port}/v1/rooms" in text
+    assert host_url.startswith(f"http://127.0.0.1:{port}/s/")
+    # The key file is private and the database holds only the key's hash.
+    key_file = tmp_path / "data" / "dev-api-key"
+    assert key_file.stat().st_mode & 0o077 == 0 and key_file.read_text() == dev_key
+    assert dev_key.encode() not in (tmp_path / "data" / "duet.db").read_bytes()
+
+    # Every later start says where the key is and how to see the links, and prints neither again.
+    text = await _first_lines_of_serve(env, check=lambda client: _works(client, dev_key, made_key, guest_url))
+    assert dev_key not in text and split_join_url(host_url)[1] not in text and "#t=" not in text
+    assert f"in {key_file}" in text and f"$(cat {key_file})" in text
+    room_id = split_join_url(host_url)[0]
+    assert split_join_url(guest_url)[0] == room_id
+    assert f"curl -s http://127.0.0.1:{port}/v1/rooms/{room_id}" in text
+
+
+async def _works(client: httpx.AsyncClient, dev_key: str, made_key: str, guest_url: str) -> None:
+    for key in (dev_key, made_key):
+        listed = await client.get("/v1/rooms", headers={"Authorization": f"Bearer {key}"})
+        assert listed.status_code == 200 and listed.json()["total"] == 1  # the demo room
+    room_id, token = split_join_url(guest_url)
+    preview = await client.post(f"/s/{room_id}/preview", json={"token": token})
+    assert preview.json()["you"] == {"role": "guest", "name": "Ben"}
+
+
+async def _first_lines_of_serve(
+    env: dict[str, str], check: Callable[[httpx.AsyncClient], Awaitable[None]] | None = None
+) -> str:
+    """Start ``duet serve``, return what it printed until it listened (after ``check``, if given, ran
+    against it), then stop it."""
     server = await asyncio.create_subprocess_exec(
         DUET, "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -59,23 +86,20 @@ async def test_serve_prints_a_working_key_and_demo_links_then_apikey_create(tmp_
     seen: list[str] = []
     try:
         await asyncio.wait_for(_read_until(server.stdout, r"Uvicorn running on", seen), 30)
-        text = "".join(seen)
-        dev_key = re.search(r"API key \(development only\): (\S+)", text).group(1)  # type: ignore[union-attr]
-        host_url = re.search(r"host \(Ana\): (\S+)", text).group(1)  # type: ignore[union-attr]
-        guest_url = re.search(r"guest \(Ben\): (\S+)", text).group(1)  # type: ignore[union-attr]
-        assert f"curl -s -X POST http://127.0.0.1:{port}/v1/rooms" in text
-        assert host_url.startswith(f"http://127.0.0.1:{port}/s/")
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
-            for key in (dev_key, made_key):
-                listed = await client.get("/v1/rooms", headers={"Authorization": f"Bearer {key}"})
-                assert listed.status_code == 200 and listed.json()["total"] == 1  # the demo room
-            room_id, token = split_join_url(guest_url)
-            preview = await client.post(f"/s/{room_id}/preview", json={"token": token})
-            assert preview.json()["you"] == {"role": "guest", "name": "Ben"}
-            assert split_join_url(host_url)[0] == room_id
+        if check is not None:
+            url = f"http://127.0.0.1:{env['DUET_PORT']}"
+            async with httpx.AsyncClient(base_url=url, trust_env=False) as client:
+                await check(client)
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 15)
-    # The key file is private and the database holds only the key's hash.
-    assert (tmp_path / "data" / "dev-api-key").stat().st_mode & 0o077 == 0
-    assert dev_key.encode() not in (tmp_path / "data" / "duet.db").read_bytes()
+    return "".join(seen)
+
+
+async def test_development_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
+    # The probe: a development server (API key and demo links printed, its own secret) on 0.0.0.0.
+    env = _env(tmp_path / "data", _free_port())
+    out, err = await run_duet("serve", "--host", "0.0.0.0", env=env, timeout_s=30, returncode=2)
+    assert out == ""
+    assert "listens only on loopback, not '0.0.0.0'" in err and "DUET_ALLOW_REMOTE_DEV=true" in err
+    assert "Traceback" not in err and not (tmp_path / "data").exists()  # nothing made

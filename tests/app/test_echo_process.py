@@ -84,7 +84,10 @@ async def test_a_killed_worker_ends_its_tests_and_the_next_test_starts_another(
 
 async def test_an_offer_aiortc_refuses_is_a_value_error() -> None:
     echo = EchoProcess(max_concurrent=1, max_s=10)
-    offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+    offer = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+        "a=setup:actpass\r\na=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    )
     try:
         with pytest.raises(ValueError, match="ICE username fragment or password is missing"):
             await echo.answer(offer, [])

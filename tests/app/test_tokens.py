@@ -1,13 +1,19 @@
-"""Join tokens: sign, verify, expiry, room and role binding."""
+"""Join tokens: sign, verify, expiry, room and role binding, and key rotation (``kid``)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
+from duet_process import DuetProcess
+from wsclient import split_join_url
 
-from app.tokens import InvalidToken, JoinTokens
+from app.tokens import InvalidToken, JoinTokens, key_id
 from signaling.messages import Role
 
 SECRET = "s" * 48
@@ -75,3 +81,109 @@ def test_alg_none_is_refused() -> None:
     )
     with pytest.raises(InvalidToken):
         JoinTokens(SECRET).verify(token, room_id="r1")
+
+
+OLD, NEW = "qaTaqDRT-eym1ZNlYU633d2VThItOmJsPw9w69vffd0", "cTD2B1xKTPIaJWp40LAGcXNsHBTrvt4baoKajz3oRJA"
+OTHER = "SHEl0ObenPmwH6zP0JbXyqnM3HgJUKK2YUye32BTkSg"  # a key this server does not hold
+
+
+def test_tokens_name_their_key_by_a_hash_of_it() -> None:
+    token = JoinTokens(NEW).issue(room_id="r1", role=Role.HOST, expires_at=LATER)
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": key_id(NEW)}
+    assert len(key_id(NEW)) == 12 and key_id(NEW) != key_id(OLD) and NEW not in token
+
+
+def test_after_a_rotation_links_signed_with_the_previous_key_still_work() -> None:
+    before = JoinTokens(OLD).issue(room_id="r1", role=Role.GUEST, expires_at=LATER)
+    rotated = JoinTokens(NEW, previous=OLD)
+    assert rotated.verify(before, room_id="r1").role is Role.GUEST
+    after = rotated.issue(room_id="r1", role=Role.HOST, expires_at=LATER)
+    assert jwt.get_unverified_header(after)["kid"] == key_id(NEW)  # new links: the new key only
+    with pytest.raises(InvalidToken, match="not valid"):
+        JoinTokens(OLD).verify(after, room_id="r1")
+    with pytest.raises(InvalidToken, match="not valid"):  # once the previous key is dropped
+        JoinTokens(NEW).verify(before, room_id="r1")
+
+
+def test_expiry_is_still_checked_for_the_previous_keys_links() -> None:
+    expired = JoinTokens(OLD).issue(
+        room_id="r1", role=Role.HOST, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        JoinTokens(NEW, previous=OLD).verify(expired, room_id="r1")
+
+
+def _signed(header: dict[str, object], claims: dict[str, object], key: str) -> str:
+    """An HS256 JWT made by hand (PyJWT refuses to write a kid that is not a string)."""
+    encode = jwt.utils.base64url_encode  # type: ignore[attr-defined]
+    signing_input = b".".join(encode(json.dumps(part).encode()) for part in (header, claims))
+    signature = hmac.new(key.encode(), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + encode(signature)).decode()
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        key_id(OTHER),
+        key_id(NEW),  # names the current key, signed with another
+        42,
+        ["x"],
+    ],
+)
+def test_a_kid_the_server_does_not_hold_is_refused(kid: object) -> None:
+    claims = {"aud": "duet:join", "rid": "r1", "role": "host", "exp": int(LATER.timestamp())}
+    token = _signed({"alg": "HS256", "typ": "JWT", "kid": kid}, claims, OTHER)
+    with pytest.raises(InvalidToken, match="not valid"):
+        JoinTokens(NEW, previous=OLD).verify(token, room_id="r1")
+
+
+@pytest.mark.parametrize("key", [OLD, NEW])
+def test_links_from_before_kids_work_with_either_key(key: str) -> None:
+    # Tokens issued before tokens carried a kid: tried with the current key, then the previous one.
+    claims = {"aud": "duet:join", "rid": "r1", "role": "guest", "exp": LATER}
+    token = jwt.encode(claims, key, algorithm="HS256")
+    assert JoinTokens(NEW, previous=OLD).verify(token, room_id="r1").role is Role.GUEST
+    with pytest.raises(InvalidToken, match="not valid"):
+        JoinTokens(NEW, previous=OLD).verify(jwt.encode(claims, OTHER, algorithm="HS256"), room_id="r1")
+
+
+async def test_a_rotation_on_a_real_server(tmp_path: Path) -> None:
+    # duet serve with the old key makes a room; restarted with the new key and the old one as
+    # previous, the room's old link still opens the preview and new links name the new key; restarted
+    # without the previous key, the old link is refused.
+    async def serve(**keys: str) -> DuetProcess:
+        server = DuetProcess(
+            tmp_path / "data", settings={f"DUET_{name.upper()}": value for name, value in keys.items()}
+        )
+        server.api_key = api_key
+        await server.start()
+        return server
+
+    async def preview(server: DuetProcess, link: str) -> int:
+        room_id, token = split_join_url(link)
+        async with server.api() as api:
+            return (await api.post(f"/s/{room_id}/preview", json={"token": token})).status_code
+
+    api_key = ""
+    server = await serve(secret_key=OLD)
+    try:
+        api_key = await server.create_api_key()
+        room = await server.create_room()
+        old_link = room["join_urls"]["guest"]
+    finally:
+        await server.stop()
+    server = await serve(secret_key=NEW, secret_key_previous=OLD)
+    try:
+        assert await preview(server, old_link) == 200
+        async with server.api() as api:
+            again = (await api.get(f"/v1/rooms/{room['id']}")).json()["join_urls"]["guest"]
+        assert jwt.get_unverified_header(split_join_url(again)[1])["kid"] == key_id(NEW)
+        assert await preview(server, again) == 200
+    finally:
+        await server.stop()
+    server = await serve(secret_key=NEW)
+    try:
+        assert await preview(server, old_link) == 401
+        assert await preview(server, again) == 200
+    finally:
+        await server.stop()

@@ -132,11 +132,19 @@ def test_turn_urls_need_the_secret() -> None:
     assert isinstance(info.value.errors()[0]["ctx"]["error"], IncompleteTurnSettings)
 
 
-@pytest.mark.parametrize(("secret", "ok"), [("changethis", False), ("short", False), ("t" * 40, True)])
+@pytest.mark.parametrize(
+    ("secret", "ok"),
+    [
+        ("changethis", False),
+        ("short", False),
+        ("t" * 40, False),  # long, but one character: no entropy
+        ("qaTaqDRT-eym1ZNlYU633d2VThItOmJsPw9w69vffd0", True),  # secrets.token_urlsafe(32)
+    ],
+)
 def test_production_needs_a_strong_turn_secret(secret: str, ok: bool) -> None:
     values = {
         "env": "production",
-        "secret_key": "k" * 40,
+        "secret_key": "cTD2B1xKTPIaJWp40LAGcXNsHBTrvt4baoKajz3oRJA",
         "turn_urls": ["turn:t.example"],
         "turn_secret": secret,
     }

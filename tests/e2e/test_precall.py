@@ -114,6 +114,33 @@ async def test_the_echo_runs_in_a_worker_process_and_a_crashed_one_is_replaced(
         await running.close()
 
 
+@pytest.mark.parametrize("server_settings", [{"precall_max_concurrent": 1}])
+async def test_an_offer_without_a_dtls_fingerprint_is_refused_before_aiortc_takes_it(
+    server: RunningServer, server_settings: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The probe: aiortc answered such an offer, and once ICE connected its DTLS start failed in a task
+    # nobody awaited ("Task exception was never retrieved" in the echo worker's log).
+    room = await server.create_room()
+    token = room["join_urls"]["guest"].split("#t=")[1]
+    client = EchoClient()
+    try:
+        offer = await client.offer()
+        stripped = "".join(line for line in offer.splitlines(True) if not line.startswith("a=fingerprint:"))
+        async with server.client() as api:
+            response = await api.post(
+                f"/s/{room['id']}/check", json={"token": token, "sdp": stripped, "type": "offer"}
+            )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_offer"
+        assert "no DTLS fingerprint" in response.json()["message"]
+    finally:
+        await client.close()
+    # The refused offer gave its place back (the cap is 1): a real test runs at once.
+    report = await asyncio.wait_for(run_check(room["join_urls"]["guest"], duration_s=2.0), 10)
+    assert report.connected, report
+    assert "never retrieved" not in capfd.readouterr().err  # the echo worker logs to this stderr
+
+
 async def test_duet_check_command_prints_the_verdict(server: RunningServer) -> None:
     room = await server.create_room()
     out, _ = await run_duet("check", room["join_urls"]["guest"], "--duration", "2", "--json")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiortc import RTCPeerConnection
 
-from media.echo_peer import EchoPeers, EchoPeersBusy, without_abs_send_time
+from media.echo_peer import EchoPeers, EchoPeersBusy, check_offer, without_abs_send_time
 from media.ice import rtc_configuration
 from media.sources import SyntheticSource
 
@@ -64,3 +64,37 @@ async def test_the_cap_refuses_one_more() -> None:
         await first.close()
         await second.close()
     assert len(peers) == 0
+
+
+@pytest.mark.parametrize(
+    ("drop", "problem"),
+    [
+        ("a=fingerprint:", "m=audio section has no DTLS fingerprint"),
+        ("a=setup:", "m=audio section has no DTLS fingerprint and role"),
+        ("m=", None),  # no media at all: nothing lacks a fingerprint (aiortc answers it with none)
+    ],
+)
+async def test_an_offer_without_dtls_is_refused_before_aiortc_takes_it(
+    drop: str, problem: str | None
+) -> None:
+    client, offer = await _offer()
+    await client.close()
+    check_offer(offer)  # the whole offer is fine
+    partial = "".join(line for line in offer.splitlines(True) if not line.startswith(drop))
+    if problem is None:
+        check_offer(partial)
+        return
+    with pytest.raises(ValueError, match=problem):
+        check_offer(partial)
+    peers = EchoPeers(max_concurrent=1, max_s=10)
+    with pytest.raises(ValueError, match=problem):
+        await peers.answer(partial, [])
+    assert len(peers) == 0  # the refused peer was closed and gave its place back
+
+
+@pytest.mark.parametrize(
+    "junk", ["v=0\r\nm=audio\r\n", "m=audio 9 RTP 0\r\na=setup:sideways\r\n", "a=fingerprint:x\r\n"]
+)
+def test_sdp_the_parser_cannot_read_is_a_value_error(junk: str) -> None:
+    with pytest.raises(ValueError):
+        check_offer(junk)

@@ -25,9 +25,10 @@ from media.echo_wire import (
 
 NO_ICE_CREDENTIALS = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
-    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtpmap:96 VP8/90000\r\na=setup:actpass\r\na=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
 )
-"""An offer aiortc refuses with a ValueError: a media section without ice-ufrag and ice-pwd."""
+"""An offer aiortc refuses with a ValueError: a media section without ice-ufrag and ice-pwd (its DTLS
+lines are there: without them the echo peer refuses it before aiortc sees it)."""
 
 
 class Worker:

@@ -14,26 +14,25 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.access import Entry
 from app.api.admission import Admitted, admit
-from app.deps import ServicesDep
+from app.deps import RoomId, ServicesDep
 from app.echo_process import EchoUnavailable
 from app.errors import Invalid, TooManyRequests, Unavailable
 from app.services import Services
 from app.turn import ice_servers_for
-from app.web import PAGE_HEADERS, ROOM_PAGE
+from app.web import ROOM_PAGE
 from media.echo_peer import EchoPeersBusy
 from media.precall_verdict import CandidateType, PrecallMeasurement, Verdict, connect_failure, verdict
 from signaling.messages import IceServer
 
 router = APIRouter(tags=["session"])
-RoomId = Annotated[str, Path(min_length=1, max_length=32)]
 
 _MAX_SDP_CHARS = 64 * 1024
 
@@ -110,7 +109,7 @@ def _ice_servers(services: Services, admitted: Admitted) -> list[IceServer]:
 @router.get("/s/{room_id}/check", include_in_schema=False)
 async def check_page() -> FileResponse:
     """The connection test page: the pre-join checks without joining (the token is in the fragment)."""
-    return FileResponse(ROOM_PAGE, headers=PAGE_HEADERS)
+    return FileResponse(ROOM_PAGE)  # with the page's headers (app.web.HtmlHeaders)
 
 
 @router.post("/s/{room_id}/check/config")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from app import rooms
-from app.deps import ApiKeyDep, ServicesDep, SessionDep
+from app.deps import ApiKeyDep, RoomId, ServicesDep, SessionDep
 from app.models import EventPage, RoomCreate, RoomPage, RoomPublic, RoomState, RoomUpdate
 from app.report import SessionReport
 
@@ -23,7 +23,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such room", **_ERROR},
     422: {"description": "Invalid request", **_ERROR},
 }
-RoomId = Annotated[str, Path(min_length=1, max_length=32, description="The room's id")]
+MAX_OFFSET = 2**31 - 1
+"""The largest ``offset`` a listing takes: a 32-bit signed integer, which every database takes for
+``OFFSET`` (a larger one overflowed SQLite's 64-bit binding: a 500)."""
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
@@ -41,7 +43,7 @@ async def list_rooms(
     _: ApiKeyDep,
     state: RoomState | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RoomPage:
     """Rooms, newest first, optionally only those in one state."""
     return await rooms.list_rooms(services, session, state=state, limit=limit, offset=offset)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from app.config import Settings
 
 SID = "AC" + "0" * 32
-STRONG = "k" * 40
+STRONG = "cTD2B1xKTPIaJWp40LAGcXNsHBTrvt4baoKajz3oRJA"  # secrets.token_urlsafe(32)
 
 
 def settings(**values: Any) -> Settings:
