@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.logs import LogFormat
+from app.phone.numbers import is_country
+from app.secret_strength import weakness
 from media.fallback_policy import PolicyConfig
 from signaling.messages import IceServer
 
 __all__ = [
     "IncompletePhoneSettings",
     "IncompleteTurnSettings",
+    "RemoteDevelopmentHost",
     "Settings",
     "WeakSecretError",
     "policy_config",
     "signing_secret",
 ]
 
-_MIN_SECRET_CHARS = 32
-_WEAK_SECRETS = {"changethis", "secret", "changeme", "duet", "password"}
+_MAX_ROOM_TTL_S = 10 * 366 * 24 * 3600
+"""Ten years: no room lives longer, so no expiry computed from a start (years 1970-2100) overflows."""
 
 
 class WeakSecretError(ValueError):
     """Raised when production runs without a strong signing secret."""
+
+
+class RemoteDevelopmentHost(ValueError):
+    """Raised when development mode would listen on an address other machines reach, unasked."""
 
 
 class IncompletePhoneSettings(ValueError):
@@ -52,7 +60,11 @@ class Settings(BaseSettings):
     """Base of the join links handed out (what people's browsers reach); empty means
     ``http://{host}:{port}``, right for a development server."""
     secret_key: SecretStr | None = None
-    """Signs join tokens. Generated and kept in ``data_dir`` in development; required in production."""
+    """Signs join tokens. Generated and kept in ``data_dir`` in development; required in production,
+    strong (``app/secret_strength.py``)."""
+    secret_key_previous: SecretStr | None = None
+    """The signing key before the current one, during a rotation: join links it signed still work
+    until they expire; new ones are signed with ``secret_key`` only."""
     ice_servers: list[IceServer] = Field(default_factory=list)
     """STUN/TURN servers for participants, JSON: ``[{"urls": ["stun:stun.example.org"]}]``."""
     turn_urls: list[Annotated[str, Field(pattern=r"^turns?:[^\s]+$")]] = Field(default_factory=list)
@@ -67,10 +79,10 @@ class Settings(BaseSettings):
     """How often a connected participant gets fresh TURN credentials in an ``ice-servers`` frame, in
     seconds; default half of ``turn_ttl_s``, so the next ICE restart of a long call can still allocate."""
 
-    room_default_ttl_s: int = Field(default=24 * 3600, gt=0)
+    room_default_ttl_s: int = Field(default=24 * 3600, gt=0, le=_MAX_ROOM_TTL_S)
     """A room expires this many seconds after it starts unless ``expires_at`` is given."""
-    room_max_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
-    """Longest allowed lifetime of a room, counted from its start (seconds)."""
+    room_max_ttl_s: int = Field(default=30 * 24 * 3600, gt=0, le=_MAX_ROOM_TTL_S)
+    """Longest allowed lifetime of a room, counted from its start (seconds, at most ten years)."""
     join_early_s: int = Field(default=600, ge=0)
     """How many seconds before ``starts_at`` people may join."""
     join_timeout_s: float = Field(default=5.0, gt=0)
@@ -128,6 +140,25 @@ class Settings(BaseSettings):
     """"Call me" calls a room may place per window (both people together)."""
     phone_call_me_window_s: float = Field(default=600.0, gt=0)
     """The window of ``phone_call_me_per_room``, in seconds."""
+    phone_call_me_per_day: int = Field(default=200, gt=0)
+    """"Call me" calls the whole deployment places in any 24 hours (all rooms, all processes: counted
+    from the stored ``phone.calling`` events); more get 429. A ceiling on what a leaked link or a bug
+    can cost."""
+    phone_call_me_max_s: int = Field(default=3600, ge=60, le=4 * 3600)
+    """Longest a "call me" call may last, in seconds (Twilio's ``TimeLimit``; its own default is 4 h)."""
+    phone_call_me_typed: bool = False
+    """Whether "call me" may ring a number the person types. Off: only the number given for them at
+    room creation (by the platform, with its API key) is ever called."""
+    phone_call_countries: list[str] = Field(default_factory=list)
+    """Countries a typed number may be in, ISO 3166-1 alpha-2, JSON: ``["US", "CA", "GB"]``; required
+    with ``phone_call_me_typed``. ``+1`` numbers are told apart by their area code (Antigua's +1 268
+    is not the United States)."""
+    phone_wrong_pins_per_minute: int = Field(default=30, gt=0)
+    """Wrong PINs the dial-in menu takes from all callers together in any minute (per process); beyond
+    it every caller is told to try again later and hung up, and a warning is logged."""
+    phone_pin_late_s: int = Field(default=3600, ge=0)
+    """How long after a room's ``starts_at`` its PIN still opens it while nobody is in it (seconds);
+    later, only while someone is connected or on the phone."""
     precall_max_concurrent: int = Field(default=4, ge=0)
     """Pre-call connection tests (server-side echo peers) running at once; more get 429."""
     precall_max_s: float = Field(default=15.0, gt=0)
@@ -137,18 +168,35 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_remote_dev: bool = False
+    """Let development mode listen on an address other than loopback (``host``). Off by default:
+    development makes its own secret and API key and prints the key and demo links at first start,
+    fine on your machine, not on a network."""
+
+    @field_validator("phone_call_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().upper() for code in value]
+        unknown = [code for code in codes if not is_country(code)]
+        if unknown:
+            raise ValueError(
+                f'DUET_PHONE_CALL_COUNTRIES takes ISO 3166-1 alpha-2 country codes like "US"; '
+                f"not {', '.join(unknown)}"
+            )
+        return codes
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'duet.db'}"
         if self.env == "production":
-            secret = self.secret_key.get_secret_value() if self.secret_key else ""
-            if len(secret) < _MIN_SECRET_CHARS or secret.lower() in _WEAK_SECRETS:
-                raise WeakSecretError(
-                    f"DUET_SECRET_KEY must be set to a random string of at least {_MIN_SECRET_CHARS} "
-                    "characters in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-                )
+            self._check_signing_keys()
+        if self.env == "development" and not self.allow_remote_dev and not _is_loopback(self.host):
+            raise RemoteDevelopmentHost(
+                f"development mode listens only on loopback, not {self.host!r}: it makes its own secret and "
+                "API key and prints the key and demo links at first start. Set DUET_ENV=production (with "
+                "its secrets) to serve a network, or DUET_ALLOW_REMOTE_DEV=true on a network you trust"
+            )
         self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
         self._check_phone()
         self._check_turn()
@@ -158,6 +206,15 @@ class Settings(BaseSettings):
                 f"DUET_PRECALL_MAX_S ({self.precall_max_s:g} s), the echo peer's hard limit"
             )
         return self
+
+    def _check_signing_keys(self) -> None:
+        keys = {"DUET_SECRET_KEY": self.secret_key}
+        if self.secret_key_previous is not None:
+            keys["DUET_SECRET_KEY_PREVIOUS"] = self.secret_key_previous
+        for name, key in keys.items():
+            reason = weakness(key.get_secret_value() if key else "")
+            if reason:
+                raise WeakSecretError(f"{name} must be a strong random secret in production: {reason}")
 
     def _check_turn(self) -> None:
         if self.turn_refresh_s is not None and self.turn_refresh_s >= self.turn_ttl_s:
@@ -172,10 +229,11 @@ class Settings(BaseSettings):
             raise IncompleteTurnSettings(
                 "DUET_TURN_URLS needs DUET_TURN_SECRET, the TURN server's static-auth-secret"
             )
-        if self.env == "production" and (len(secret) < _MIN_SECRET_CHARS or secret.lower() in _WEAK_SECRETS):
+        reason = weakness(secret) if self.env == "production" else None
+        if reason:
             raise WeakSecretError(
-                f"DUET_TURN_SECRET must be a random string of at least {_MIN_SECRET_CHARS} characters in "
-                "production: anyone who knows it can relay through your TURN server"
+                "DUET_TURN_SECRET must be a strong random secret in production (anyone who knows it can "
+                f"relay through your TURN server): {reason}"
             )
 
     def _check_phone(self) -> None:
@@ -185,6 +243,11 @@ class Settings(BaseSettings):
             raise IncompletePhoneSettings(
                 f"DUET_PHONE_PROVIDER={self.phone_provider} needs DUET_PHONE_DIAL_IN, the bridge's number "
                 "in E.164 form (e.g. +14155550100)"
+            )
+        if self.phone_call_me_typed and not self.phone_call_countries:
+            raise IncompletePhoneSettings(
+                "DUET_PHONE_CALL_ME_TYPED needs DUET_PHONE_CALL_COUNTRIES, the countries a typed number "
+                'may be in (JSON, e.g. ["US", "CA"])'
             )
         if self.phone_provider == "console" and self.env == "production":
             raise IncompletePhoneSettings(
@@ -209,6 +272,15 @@ class Settings(BaseSettings):
                     "DUET_PUBLIC_URL must be the https:// address Twilio calls: its webhooks are "
                     "signed over that URL"
                 )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
 
 
 def signing_secret(settings: Settings) -> str:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import enum
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydField
-from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from app.phone.numbers import is_e164
 from media.fallback_policy import RoomPolicy
 from signaling.messages import Role
 
@@ -37,10 +37,15 @@ __all__ = [
     "utcnow",
 ]
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_METADATA_BYTES = 16 * 1024
-PIN_DIGITS = 6
-"""A room's phone PIN has 6 digits: a million values against at most three tries per call."""
+PIN_DIGITS = 8
+"""A new room's phone PIN has 8 digits: a hundred million values, against three tries per call and
+``DUET_PHONE_WRONG_PINS_PER_MINUTE`` for all callers together."""
+PIN_LENGTHS = (PIN_DIGITS, 6)
+"""PIN lengths the dial-in menu takes: rooms made before PINs grew to 8 digits keep their 6."""
+_OPEN_PIN = "ended_at IS NULL"
+"""The rooms whose PINs must differ: those not ended (a stored condition, unlike expiry, which moves
+with the clock; an expired room keeps its PIN out of use until it is ended)."""
 
 
 def utcnow() -> datetime:
@@ -135,8 +140,18 @@ class Room(SQLModel, table=True):
     fallback_policy: str = Field(default="prompt", max_length=16)
     """``prompt``, ``auto`` or ``off`` (see ``media.fallback_policy.RoomPolicy``)."""
     dial_in_pin: str | None = Field(default=None, max_length=12, index=True)
-    """PIN on the deployment's phone bridge, when it has one."""
+    """PIN on the deployment's phone bridge, when it has one; unique among rooms not ended."""
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+
+    __table_args__ = (
+        Index(
+            "ux_room_dial_in_pin_not_ended",
+            "dial_in_pin",
+            unique=True,
+            sqlite_where=text(_OPEN_PIN),
+            postgresql_where=text(_OPEN_PIN),
+        ),
+    )
 
 
 class Participant(SQLModel, table=True):
@@ -161,6 +176,9 @@ class Event(SQLModel, table=True):
     role: Role | None = Field(default=None, sa_type=RoleType)
     at: datetime = _dt(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    __table_args__ = (Index("ix_event_type_at", "type", "at"),)
+    """Counting one type of event across rooms (the deployment's "call me" calls of the day)."""
 
 
 def room_state(room: Room, now: datetime) -> RoomState:
@@ -203,9 +221,16 @@ class PersonCreate(_Api):
     @field_validator("phone")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not _E164.match(value):
+        if value is not None and not is_e164(value):
             raise ValueError("phone must be in E.164 form, like +14155550123")
         return value
+
+
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+"""A room starts and expires in [``EARLIEST_TIME``, ``LATEST_TIME``): adding its lifetime (at most ten
+years) or taking its early-join minutes then never overflows a datetime (year 9999 did: a 500), and
+every database and a JWT's ``exp`` hold it."""
 
 
 class RoomCreate(_Api):
@@ -214,8 +239,12 @@ class RoomCreate(_Api):
     title: str = PydField(min_length=1, max_length=200)
     host: PersonCreate
     guest: PersonCreate
-    starts_at: datetime | None = PydField(default=None, description="when people may join; default now")
-    expires_at: datetime | None = PydField(default=None, description="when the room closes for good")
+    starts_at: datetime | None = PydField(
+        default=None, description="when people may join; default now (with a time zone, 1970-2099)"
+    )
+    expires_at: datetime | None = PydField(
+        default=None, description="when the room closes for good (with a time zone, 1970-2099)"
+    )
     metadata: dict[str, Any] = PydField(default_factory=dict, description="free JSON returned as given")
     fallback_policy: RoomPolicy = PydField(
         default=RoomPolicy.PROMPT,
@@ -225,8 +254,12 @@ class RoomCreate(_Api):
     @field_validator("starts_at", "expires_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2026-12-01T15:00:00Z")
+        if not EARLIEST_TIME <= value < LATEST_TIME:
+            raise ValueError("give a time from 1970 to 2099, e.g. 2026-12-01T15:00:00Z")
         return value
 
 

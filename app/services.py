@@ -40,7 +40,8 @@ class Services:
         db = Database(settings.database_url)
         db.time_queries(metrics.db_query.observe)
         secret = signing_secret(settings)
-        tokens = JoinTokens(secret)
+        previous = settings.secret_key_previous
+        tokens = JoinTokens(secret, previous=previous.get_secret_value() if previous else None)
         events = EventLog(db, flush_interval_s=settings.event_flush_interval_s, observe=metrics.event)
         live = LiveRooms(settings=settings, db=db, tokens=tokens, events=events, metrics=metrics)
         provider = build_provider(settings, app=app)
@@ -54,6 +55,7 @@ class Services:
                 live=live,
                 provider=provider,
                 secret=secret,
+                metrics=metrics,
             )
         )
         echo = EchoProcess(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)

@@ -113,4 +113,3 @@ def test_json_logs_carry_the_connection_and_no_secret(capsys: pytest.CaptureFixt
     )
     assert "ValueError: boom" in lines[1]["exception"]
     assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)
-

@@ -2,7 +2,8 @@
 
 Webhooks (``/phone/...``) are form-encoded POSTs from the provider, answered with TwiML. Each one
 must carry a valid ``X-Twilio-Signature`` over ``DUET_PUBLIC_URL`` + path + query and the form
-parameters; anything else is refused with 403 before it is read further.
+parameters; anything else is refused with 403 before it is read further. Their bodies are limited to
+``app.body_limits.WEBHOOK_MAX_BYTES`` before they get here.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from app.access import Entry
 from app.api.admission import admit
-from app.deps import ApiKeyDep, ServicesDep
+from app.deps import ROOM_ID_PATTERN, ApiKeyDep, RoomId, ServicesDep
 from app.errors import Forbidden, NotFound, Unavailable
-from app.phone.bridge import CallMeAccepted, PhoneBridge
+from app.phone.bridge import PhoneBridge
+from app.phone.call_me import CallMeAccepted
 from app.phone.console import ConsoleCallPublic, ConsoleProvider
 from app.phone.legs import Via
 from app.phone.numbers import is_e164
@@ -26,12 +28,9 @@ from signaling.messages import Role
 
 router = APIRouter(tags=["phone"])
 
-MAX_WEBHOOK_BYTES = 16 * 1024
-"""Largest webhook body read (bytes); Twilio's voice and conference callbacks are under 2 KB."""
 TWIML = "application/xml"
 
-RoomId = Annotated[str, Path(min_length=1, max_length=32)]
-RoomParam = Annotated[str, Query(alias="room", min_length=1, max_length=32)]
+RoomParam = Annotated[str, Query(alias="room", min_length=1, max_length=32, pattern=ROOM_ID_PATTERN)]
 RoleParam = Annotated[Role, Query(alias="role")]
 Attempt = Annotated[int, Query(ge=1, le=10)]
 
@@ -47,9 +46,7 @@ BridgeDep = Annotated[PhoneBridge, Depends(_bridge)]
 
 async def _signed_form(request: Request, bridge: BridgeDep) -> dict[str, str]:
     """The webhook's form parameters, once the provider's signature over them has been checked."""
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise Forbidden("Webhook body too large.", code="invalid_webhook")
+    body = await request.body()  # at most WEBHOOK_MAX_BYTES: app/body_limits.py refused anything longer
     pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     url = bridge.public_url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not bridge.verify(url, pairs, request.headers.get(SIGNATURE_HEADER)):
@@ -70,7 +67,9 @@ def _twiml(document: str) -> Response:
 class CallMeRequest(BaseModel):
     token: str = Field(max_length=4096)
     phone: str | None = Field(
-        default=None, description="E.164, e.g. +14155550123; default: the number given at room creation"
+        default=None,
+        description="E.164, e.g. +14155550123; default: the number given at room creation. Another number "
+        "only where the deployment allows typed numbers (DUET_PHONE_CALL_ME_TYPED), in its countries",
     )
 
     @field_validator("phone")
@@ -86,8 +85,15 @@ _CALL_ME_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such room"},
     409: {"description": "The room is not live, or you are on the phone or being called already"},
     410: {"description": "The room has ended or expired"},
-    422: {"description": "No number to call, or the provider cannot call it"},
-    429: {"description": "Too many calls for this room recently (Retry-After says when to try again)"},
+    422: {
+        "description": "No number to call (phone_required, phone_not_on_file), a typed number duet may "
+        "not call (phone_not_allowed: typing is off, another country, not a landline or mobile), or the "
+        "provider cannot call it (phone_rejected)"
+    },
+    429: {
+        "description": "Too many calls for this room recently (rate_limited) or for the whole deployment "
+        "today (daily_limit); Retry-After says when to try again"
+    },
     502: {"description": "The telephony provider failed"},
     503: {"description": "This deployment has no phone bridge"},
 }
@@ -133,10 +139,16 @@ async def call_me_confirm(bridge: BridgeDep, form: FormDep, room_id: RoomParam, 
 
 @router.post("/phone/conference", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
 async def conference(
-    bridge: BridgeDep, form: FormDep, room_id: RoomParam, role: RoleParam, via: Annotated[Via, Query()]
+    bridge: BridgeDep,
+    form: FormDep,
+    room_id: RoomParam,
+    role: RoleParam,
+    via: Annotated[Via, Query()],
+    unknown: Annotated[bool, Query()] = False,
 ) -> None:
-    """The room conference's ``join``/``leave`` callback."""
-    await bridge.conference_event(form, room_id=room_id, role=role, via=via)
+    """The room conference's ``join``/``leave`` callback (``unknown``: a dial-in from a number other than
+    the one given for ``role``; the URL is duet's own, signed back by the provider)."""
+    await bridge.conference_event(form, room_id=room_id, role=role, via=via, unknown_number=unknown)
 
 
 @router.post("/phone/call-status", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, WebSocket
+from fastapi import APIRouter, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
@@ -15,12 +14,13 @@ from starlette.websockets import WebSocketDisconnect
 from app.access import Entry
 from app.api.admission import admit
 from app.call_advisor import room_backups
-from app.deps import ServicesDep
+from app.deps import RoomId, ServicesDep
 from app.live_rooms import JoinRefused
 from app.logs import bind_connection, bind_room
 from app.models import RoomState
 from app.phone.numbers import masked
-from app.web import PAGE_HEADERS, ROOM_PAGE
+from app.services import Services
+from app.web import ROOM_PAGE
 from app.ws_protocol import direct_socket
 from signaling.messages import (
     PROTOCOL_VERSION,
@@ -33,13 +33,12 @@ from signaling.messages import (
 )
 
 router = APIRouter(tags=["session"])
-RoomId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 @router.get("/s/{room_id}", include_in_schema=False)
 async def room_page(room_id: RoomId) -> FileResponse:
     """The call page; it reads its token from the URL fragment, which never reaches us."""
-    return FileResponse(ROOM_PAGE, headers=PAGE_HEADERS)
+    return FileResponse(ROOM_PAGE)  # with the page's headers (app.web.HtmlHeaders)
 
 
 class PreviewRequest(BaseModel):
@@ -73,6 +72,9 @@ class PreviewCallMe(BaseModel):
 
     phone: str | None
     """The number on file for this person, masked (``+*********23``); ``None``: ask them for one."""
+    typed: bool
+    """The person may type a number for duet to call (``DUET_PHONE_CALL_ME_TYPED``); ``False``: only
+    ``phone`` is ever called, so the page offers no number box."""
 
 
 class Preview(BaseModel):
@@ -84,7 +86,8 @@ class Preview(BaseModel):
     backup: PreviewBackup | None
     """"Our backup plan": how to reach each other by phone if the internet fails."""
     call_me: PreviewCallMe | None = None
-    """Present when the deployment has a phone bridge."""
+    """Present when the deployment has a phone bridge and can ring this person: a number is on file
+    for them, or they may type one."""
 
 
 @router.post("/s/{room_id}/preview")
@@ -110,8 +113,15 @@ async def preview(room_id: RoomId, body: PreviewRequest, services: ServicesDep) 
                 pin=room.dial_in_pin,
             )[role]
         ),
-        call_me=PreviewCallMe(phone=masked(you.phone) if you.phone else None) if services.phone else None,
+        call_me=_call_me(services, you.phone),
     )
+
+
+def _call_me(services: Services, phone: str | None) -> PreviewCallMe | None:
+    typed = services.settings.phone_call_me_typed
+    if services.phone is None or (phone is None and not typed):
+        return None
+    return PreviewCallMe(phone=masked(phone) if phone else None, typed=typed)
 
 
 def _rest_backup(plan: BackupPlan | None) -> PreviewBackup | None:
