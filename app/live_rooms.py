@@ -40,6 +40,7 @@ from signaling.messages import (
     dump_message,
     parse_client_message,
 )
+from signaling.rate_limit import FrameBudget, TokenBucket, Verdict
 from signaling.room import Action, Close, ConnId, Record, Room, RoomPhase, Send
 
 __all__ = ["JoinRefused", "LiveRooms", "Socket"]
@@ -58,6 +59,8 @@ class JoinRefused(Exception):
 @dataclass(slots=True)
 class _Conn:
     writer: SocketWriter
+    budget: FrameBudget
+    """How fast this socket may send (signaling/rate_limit.py)."""
     room_id: str | None = None
     role: Role | None = None
     turn_issued_at: float | None = None
@@ -98,6 +101,8 @@ class LiveRooms:
         self._restorable: set[str] = set()
         self._loading: dict[str, asyncio.Future[Room]] = {}
         """Rooms being loaded from the database now, so that concurrent joins share one load."""
+        self._joins: dict[tuple[str, Role], TokenBucket] = {}
+        """Per join link (room and role), how often it may join (refilled buckets are forgotten)."""
         self._on_phone: dict[str, dict[Role, PhoneLeg]] = {}
         """Per room, who is in the phone conference (role → the bridge's last frame about them)."""
 
@@ -123,7 +128,7 @@ class LiveRooms:
             on_stalled=lambda: self._stalled(conn),
             name=f"duet-writer-{conn}",
         )
-        self._conns[conn] = _Conn(writer)
+        self._conns[conn] = _Conn(writer, FrameBudget.for_stats_every(self._settings.stats_interval_s))
         return conn
 
     def send(self, conn: ConnId, message: ServerMessage) -> None:
@@ -160,6 +165,14 @@ class LiveRooms:
         claims = read_token(self._tokens, token, room_id=room_id)
         if isinstance(claims, Refusal):  # refused before any database look-up
             raise JoinRefused(*socket_refusal(claims))
+        joins = self._joins.setdefault((room_id, claims.role), TokenBucket(JOINS_PER_S, JOINS_BURST))
+        if not joins.take(time.monotonic()):
+            self._metrics.rate_limited.labels("join").inc()
+            raise JoinRefused(
+                ErrorCode.RATE_LIMITED,
+                CloseCode.RATE_LIMITED,
+                "This link joined too often in the last minute; try again in a minute.",
+            )
         room = self._rooms.get(room_id)
         if room is None:
             room = await self._loaded(room_id, claims)
@@ -183,8 +196,14 @@ class LiveRooms:
         return claims.role
 
     def parse(self, conn: ConnId, text: str) -> ClientMessage | None:
-        """One frame from a socket, parsed and counted; ``None`` (and an ``error`` frame sent back)
-        if it cannot be accepted."""
+        """One frame from a socket, within its rate limits, parsed and counted; ``None`` (and an
+        ``error`` frame sent back, or the socket closed for flooding) if it cannot be accepted."""
+        entry = self._conns.get(conn)
+        if entry is None:
+            return None
+        now = time.monotonic()
+        if not self._within(conn, entry.budget.arrived(now), "frame"):
+            return None
         try:
             message = parse_client_message(text, self._settings.max_frame_bytes)
         except ProtocolError as exc:
@@ -192,7 +211,20 @@ class LiveRooms:
             self.send(conn, Error(code=exc.code, message=exc.message))
             return None
         self._metrics.frame_in(message.type)
+        if not self._within(conn, entry.budget.parsed(message.type, now), message.type):
+            return None
         return message
+
+    def _within(self, conn: ConnId, verdict: Verdict, kind: str) -> bool:
+        """Carry out a rate-limit verdict; ``True``: the frame goes on."""
+        if verdict is Verdict.ACCEPT:
+            return True
+        self._metrics.rate_limited.labels(kind).inc()
+        if verdict is Verdict.NOTICE:
+            self.send(conn, Error(code=ErrorCode.RATE_LIMITED, message="Too many frames; slow down."))
+        elif verdict is Verdict.CLOSE:
+            self.refuse(conn, JoinRefused(ErrorCode.RATE_LIMITED, CloseCode.RATE_LIMITED, "Too many frames."))
+        return False
 
     def receive(self, conn: ConnId, text: str) -> None:
         """A joined socket sent a frame (called straight from the socket's protocol: never raises)."""
@@ -291,6 +323,8 @@ class LiveRooms:
                 await asyncio.sleep(0)  # let sockets in between: thousands of rooms are tens of ms
         if self._settings.turn_urls:  # Settings refuse TURN URLs without the secret
             self._refresh_turn(now, wall)
+        for link in [link for link, bucket in self._joins.items() if bucket.refilled(now)]:
+            del self._joins[link]
 
     def _refresh_turn(self, now: float, wall: float) -> None:
         """Fresh TURN credentials for each socket whose last ones are ``turn_refresh_s`` old: a call
@@ -419,6 +453,10 @@ class LiveRooms:
         else:
             self._not_live.add(room_id)  # marked once, not again on every sweep while the seat is held
 
+
+JOINS_PER_S, JOINS_BURST = 1 / 3, 10.0
+"""How often one join link may join: 10 at once, then one every 3 s (20 a minute). A page that
+reconnects backs off from 0.25 s to 4 s, so even a flapping network stays well within it."""
 
 _SWEEP_BATCH = 200
 """Rooms the sweep ticks between two yields to the event loop (a tick is ~12 µs: ~2.5 ms a batch)."""

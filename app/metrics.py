@@ -68,6 +68,9 @@ class Metrics:
             "Seconds from a parsed stats frame to its quality reply being queued (scoring and policy).",
             _FAST_S,
         )
+        self.rate_limited = counter(
+            "duet_rate_limited", "Frames and joins refused for going over a limit, by what.", "kind"
+        )
         self.slow_consumers = counter(
             "duet_slow_consumers_dropped", "Sockets dropped because they did not read their frames in time."
         )

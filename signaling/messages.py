@@ -106,6 +106,7 @@ class ErrorCode(enum.StrEnum):
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     UNKNOWN_SUGGESTION = "unknown_suggestion"
     SLOW_CONSUMER = "slow_consumer"
+    RATE_LIMITED = "rate_limited"
 
 
 class CloseCode(enum.IntEnum):
@@ -126,6 +127,9 @@ class CloseCode(enum.IntEnum):
     SLOW_CONSUMER = 4015
     """The client did not read its frames in time: reconnect. (Usually seen as 1006: a client that
     does not read cannot take the close frame either, so the connection is dropped.)"""
+    RATE_LIMITED = 4016
+    """The client kept sending faster than the limits (signaling/rate_limit.py), or joined with the
+    same link too often: reconnect later, with backoff."""
 
 
 class ProtocolError(ValueError):

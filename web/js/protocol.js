@@ -23,6 +23,8 @@ export const CloseCode = Object.freeze({
   HEARTBEAT_TIMEOUT: 4012,
   TOO_EARLY: 4013,
   UNSUPPORTED_VERSION: 4014,
+  SLOW_CONSUMER: 4015,
+  RATE_LIMITED: 4016,
 });
 
 /**
