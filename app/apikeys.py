@@ -1,5 +1,7 @@
 """The life of an API key, as the ``duet apikey`` commands run it: create, list, revoke.
 
+A key sees the rooms it created; a key created with ``--admin`` sees every room (``app.rooms``).
+
 A key is ``duet_`` and 43 URL-safe characters (256 random bits); the database holds its SHA-256 and
 its first 9 characters (``duet_`` and 4 random ones, 24 of the 256 bits, as GitHub and Stripe show a
 token's start), which is all a listing shows. Revoking sets ``revoked_at``; the API looks every
@@ -32,6 +34,7 @@ __all__ = [
     "format_keys",
     "list_keys",
     "revoke_key",
+    "scope",
 ]
 
 
@@ -56,15 +59,21 @@ def describe_key(key: ApiKey) -> str:
     return f"{key.name!r} ({key.prefix}, created {_when(key.created_at)})"
 
 
+def scope(key: ApiKey) -> str:
+    """``admin`` (sees every room) or ``own`` (sees the rooms it created)."""
+    return "admin" if key.admin else "own"
+
+
 def format_keys(keys: Sequence[ApiKey]) -> list[str]:
-    """A header and one line per key: its prefix, when it was made, whether it is revoked, its name.
+    """A header and one line per key: its prefix, when it was made, whether it is revoked, its scope
+    (:func:`scope`), its name.
 
     The name comes last, so a name with spaces never shifts the other columns.
     """
-    lines = [f"{'PREFIX':<10} {'CREATED':<23}  {'STATUS':<31}  NAME"]
+    lines = [f"{'PREFIX':<10} {'CREATED':<23}  {'STATUS':<31}  {'SCOPE':<5}  NAME"]
     for key in keys:
         status = "active" if key.revoked_at is None else f"revoked {_when(key.revoked_at)}"
-        lines.append(f"{key.prefix:<10} {_when(key.created_at)}  {status:<31}  {key.name}")
+        lines.append(f"{key.prefix:<10} {_when(key.created_at)}  {status:<31}  {scope(key):<5}  {key.name}")
     return lines
 
 
@@ -115,11 +124,12 @@ async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
         await db.dispose()
 
 
-async def create_key(settings: Settings, *, name: str) -> str:
-    """Make a key named ``name``; returns its only plain-text copy."""
+async def create_key(settings: Settings, *, name: str, admin: bool = False) -> str:
+    """Make a key named ``name`` (with ``admin``, one that sees every room); returns its only
+    plain-text copy."""
     key = crud.new_api_key()
     async with _session(settings) as session:
-        await crud.create_api_key(session, name=name, key=key)
+        await crud.create_api_key(session, name=name, key=key, admin=admin)
     return key
 
 

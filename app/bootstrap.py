@@ -79,7 +79,10 @@ async def prepare_development(services: Services) -> DevWelcome:
     """Make (once) a development API key and a demo room; both are remembered in the data folder.
 
     The key's plain text is kept in ``data_dir/dev-api-key`` (mode 0600) only in development, for the
-    developer to read back; the database holds its hash like any other key.
+    developer to read back; the database holds its hash like any other key. The key is not an admin:
+    like any key it sees the rooms it creates. The demo room belongs to it: the key creates the room,
+    and a demo room kept from before (made without a key, or by a development key since replaced) is
+    handed to the current key, so the ``curl`` line printed for it always works.
     """
     data_dir = services.settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -88,9 +91,10 @@ async def prepare_development(services: Services) -> DevWelcome:
     new_urls: tuple[str, str] | None = None
     async with services.db.session() as session:
         key = key_file.read_text().strip() if key_file.exists() else ""
-        if not key or await crud.api_key_by_secret(session, key=key) is None:
+        dev_key = await crud.api_key_by_secret(session, key=key) if key else None
+        if dev_key is None:
             new_key = crud.new_api_key()
-            await crud.create_api_key(session, name="development", key=new_key)
+            dev_key = await crud.create_api_key(session, name="development", key=new_key)
             key_file.touch(mode=0o600)
             key_file.write_text(new_key)
         room_id = room_file.read_text().strip() if room_file.exists() else ""
@@ -99,10 +103,12 @@ async def prepare_development(services: Services) -> DevWelcome:
             body = RoomCreate(
                 title="Demo mentoring session", host=PersonCreate(name="Ana"), guest=PersonCreate(name="Ben")
             )
-            public = await rooms.create_room(services, session, body=body, api_key=None)
+            public = await rooms.create_room(services, session, body=body, api_key=dev_key)
             room_file.write_text(public.id)
             room = await crud.get_room(session, room_id=public.id)
             assert room is not None
             new_urls = (rooms.join_url(services, room, Role.HOST), rooms.join_url(services, room, Role.GUEST))
+        elif room.api_key_id != dev_key.id:
+            room = await crud.update_room(session, room=room, changes={"api_key_id": dev_key.id})
         assert room is not None
     return DevWelcome(key_file=key_file, room_id=room.id, new_api_key=new_key, new_join_urls=new_urls)

@@ -1,5 +1,5 @@
-"""The ``duet`` command: ``serve``, ``apikey create NAME`` / ``list`` / ``revoke NAME|PREFIX``, ``join URL``,
-``check URL``."""
+"""The ``duet`` command: ``serve``, ``apikey create NAME [--admin]`` / ``list`` / ``revoke NAME|PREFIX``,
+``join URL``, ``check URL``."""
 
 from __future__ import annotations
 
@@ -68,10 +68,12 @@ def _apikey_create(args: argparse.Namespace) -> int:
     from app.apikeys import create_key
     from app.config import Settings
 
-    key = asyncio.run(create_key(Settings(), name=args.name))
+    key = asyncio.run(create_key(Settings(), name=args.name, admin=args.admin))
     print(key)
+    sees = "every room (admin)" if args.admin else "only the rooms it creates"
     print(
-        f"API key {args.name!r} created. It is shown only this once; duet keeps only its hash.",
+        f"API key {args.name!r} created; it sees {sees}. "
+        "It is shown only this once; duet keeps only its hash.",
         file=sys.stderr,
     )
     return 0
@@ -143,8 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     create = apikey.add_parser("create", help="make a key and print it once")
     create.add_argument("name", type=_key_name, help="what the key is for (1-100 characters)")
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        help="a key that sees and manages every room (others see only the rooms they create)",
+    )
     create.set_defaults(run=_apikey_create)
-    listing = apikey.add_parser("list", help="show every key: prefix, creation, status, name (never the key)")
+    listing = apikey.add_parser(
+        "list", help="show every key: prefix, creation, status, scope, name (never the key)"
+    )
     listing.set_defaults(run=_apikey_list)
     revoke = apikey.add_parser("revoke", help="revoke a key: the API refuses it from its next request")
     revoke.add_argument("key", type=_key_name, metavar="NAME|PREFIX", help="the key's name or its prefix")

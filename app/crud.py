@@ -55,8 +55,8 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(session: AsyncSession, *, name: str, key: str) -> ApiKey:
-    record = ApiKey(name=name, prefix=key[: len(API_KEY_PREFIX) + 4], key_hash=_hash_key(key))
+async def create_api_key(session: AsyncSession, *, name: str, key: str, admin: bool = False) -> ApiKey:
+    record = ApiKey(name=name, prefix=key[: len(API_KEY_PREFIX) + 4], key_hash=_hash_key(key), admin=admin)
     session.add(record)
     await session.commit()
     return record
@@ -179,10 +179,19 @@ async def get_participants(
 
 
 async def list_rooms(
-    session: AsyncSession, *, now: datetime, state: RoomState | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    owner: int | None,
+    now: datetime,
+    state: RoomState | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Room], int]:
-    """Rooms newest first, optionally only those in ``state`` (the SQL mirrors ``room_state``)."""
+    """Rooms newest first, only those the key with id ``owner`` created (``None``: every room),
+    optionally only those in ``state`` (the SQL mirrors ``room_state``)."""
     query = select(Room)
+    if owner is not None:
+        query = query.where(col(Room.api_key_id) == owner)
     not_ended, not_expired = col(Room.ended_at).is_(None), col(Room.expires_at) > now
     match state:
         case RoomState.ENDED:

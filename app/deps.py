@@ -41,7 +41,13 @@ async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
-_bearer = HTTPBearer(auto_error=False, description="An API key made with `duet apikey create NAME`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description=(
+        "An API key made with `duet apikey create NAME`. A key sees only the rooms it created (another"
+        " key's room is 404); a key made with `--admin` sees and manages every room."
+    ),
+)
 
 
 async def require_api_key(

@@ -122,6 +122,9 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = _dt(default_factory=utcnow)
     revoked_at: datetime | None = _dt(default=None)
+    admin: bool = Field(default=False)
+    """Sees and manages every room (``duet apikey create NAME --admin``); any other key only the rooms
+    it created."""
 
 
 class Room(SQLModel, table=True):
@@ -141,7 +144,9 @@ class Room(SQLModel, table=True):
     """``prompt``, ``auto`` or ``off`` (see ``media.fallback_policy.RoomPolicy``)."""
     dial_in_pin: str | None = Field(default=None, max_length=12, index=True)
     """PIN on the deployment's phone bridge, when it has one; unique among rooms not ended."""
-    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
+    """The key that created the room: only it (and admin keys) see the room. ``None`` for rooms made
+    without a key (before revision 0004, the development demo room): only admin keys see those."""
 
     __table_args__ = (
         Index(

@@ -1,4 +1,9 @@
-"""What the rooms API does, between the routes and crud."""
+"""What the rooms API does, between the routes and crud.
+
+Every room belongs to the API key that created it, and a key sees only its own rooms: another key's
+room is "not found" (404, never 403, so that a key cannot learn that a room exists). A key made with
+``--admin`` sees every room, rooms without a key (made before rooms had owners) included.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ __all__ = [
     "get_room",
     "join_url",
     "list_rooms",
+    "owner_seen_by",
     "room_events",
     "room_report",
     "to_public",
@@ -84,8 +90,9 @@ def to_public(services: Services, room: Room, people: dict[Role, Participant], n
 
 
 async def create_room(
-    services: Services, session: AsyncSession, *, body: RoomCreate, api_key: ApiKey | None
+    services: Services, session: AsyncSession, *, body: RoomCreate, api_key: ApiKey
 ) -> RoomPublic:
+    """Store a room owned by ``api_key``; the answer holds one join link per person."""
     settings, now = services.settings, datetime.now(UTC)
     starts_at = body.starts_at or now
     expires_at = body.expires_at or starts_at + timedelta(seconds=settings.room_default_ttl_s)
@@ -108,7 +115,7 @@ async def create_room(
         expires_at=expires_at,
         meta=body.metadata,
         fallback_policy=body.fallback_policy.value,
-        api_key_id=api_key.id if api_key else None,
+        api_key_id=api_key.id,
     )
     people = {
         role: Participant(room_id=room_id, role=role, name=p.name, phone=p.phone, share_phone=p.share_phone)
@@ -130,10 +137,10 @@ def _pins(draws: int = PIN_DRAWS) -> Iterator[str]:
 
 
 async def update_room(
-    services: Services, session: AsyncSession, *, room_id: str, body: RoomUpdate
+    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str, body: RoomUpdate
 ) -> RoomPublic:
     """Change a room's title or fallback policy; a live room follows the new policy at once."""
-    room = await _room_or_404(session, room_id)
+    room = await _room_or_404(session, caller, room_id)
     now = datetime.now(UTC)
     if room_state(room, now) in (RoomState.ENDED, RoomState.EXPIRED):
         raise Conflict("This room is over and can no longer be changed.", code="room_over")
@@ -152,37 +159,55 @@ def _json_size(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":")).encode())
 
 
-async def _room_or_404(session: AsyncSession, room_id: str) -> Room:
+def owner_seen_by(caller: ApiKey) -> int | None:
+    """The id of the key whose rooms ``caller`` sees: its own; ``None`` for an admin key (every room)."""
+    if caller.admin:
+        return None
+    assert caller.id is not None, "an API key read from the database has an id"
+    return caller.id
+
+
+async def _room_or_404(session: AsyncSession, caller: ApiKey, room_id: str) -> Room:
+    """The room, if ``caller`` may see it; another key's room is refused exactly like a missing one."""
     room = await crud.get_room(session, room_id=room_id)
-    if room is None:
+    owner = owner_seen_by(caller)
+    if room is None or (owner is not None and room.api_key_id != owner):
         raise NotFound(f"No room with id {room_id!r}.", code="room_not_found")
     return room
 
 
-async def get_room(services: Services, session: AsyncSession, *, room_id: str) -> RoomPublic:
+async def get_room(services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str) -> RoomPublic:
     await services.events.flush()  # live flags are written in batches; read them settled
-    room = await _room_or_404(session, room_id)
+    room = await _room_or_404(session, caller, room_id)
     people = await crud.get_participants(session, room_ids=[room.id])
     return to_public(services, room, people[room.id], datetime.now(UTC))
 
 
 async def list_rooms(
-    services: Services, session: AsyncSession, *, state: RoomState | None, limit: int, offset: int
+    services: Services,
+    session: AsyncSession,
+    *,
+    caller: ApiKey,
+    state: RoomState | None,
+    limit: int,
+    offset: int,
 ) -> RoomPage:
     await services.events.flush()
     now = datetime.now(UTC)
-    rooms, total = await crud.list_rooms(session, now=now, state=state, limit=limit, offset=offset)
+    rooms, total = await crud.list_rooms(
+        session, owner=owner_seen_by(caller), now=now, state=state, limit=limit, offset=offset
+    )
     people = await crud.get_participants(session, room_ids=[room.id for room in rooms])
     items = [to_public(services, room, people[room.id], now) for room in rooms]
     return RoomPage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def end_room(services: Services, session: AsyncSession, *, room_id: str) -> RoomPublic:
+async def end_room(services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str) -> RoomPublic:
     """End a room: nobody can join any more, and whoever is connected is told and disconnected.
 
     Ending an ended room is allowed and changes nothing (idempotent); an expired room is over already.
     """
-    room = await _room_or_404(session, room_id)
+    room = await _room_or_404(session, caller, room_id)
     now = datetime.now(UTC)
     state = room_state(room, now)
     if state is RoomState.EXPIRED:
@@ -197,18 +222,22 @@ async def end_room(services: Services, session: AsyncSession, *, room_id: str) -
     return to_public(services, room, people[room.id], now)
 
 
-async def room_events(services: Services, session: AsyncSession, *, room_id: str) -> EventPage:
+async def room_events(
+    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str
+) -> EventPage:
     await services.events.flush()
-    await _room_or_404(session, room_id)
+    await _room_or_404(session, caller, room_id)
     events = await crud.list_events(session, room_id=room_id)
     return EventPage(
         items=[EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in events]
     )
 
 
-async def room_report(services: Services, session: AsyncSession, *, room_id: str) -> SessionReport:
+async def room_report(
+    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str
+) -> SessionReport:
     await services.events.flush()
-    room = await _room_or_404(session, room_id)
+    room = await _room_or_404(session, caller, room_id)
     people = (await crud.get_participants(session, room_ids=[room.id]))[room.id]
     events = await crud.list_events(session, room_id=room_id)
     names = {role: person.name for role, person in people.items()}

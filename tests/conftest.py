@@ -54,8 +54,14 @@ class RunningServer:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=10, trust_env=False)
+    def client(self, api_key: str | None = None) -> httpx.AsyncClient:
+        """A client sending the fixture's API key, or ``api_key``."""
+        headers = self.headers if api_key is None else {"Authorization": f"Bearer {api_key}"}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10, trust_env=False)
+
+    async def make_api_key(self, name: str, *, admin: bool = False) -> str:
+        """Another API key on this server's database (the fixture's own is ``api_key``)."""
+        return await _make_api_key(self.settings, name=name, admin=admin)
 
     async def create_room(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -95,13 +101,13 @@ def make_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-async def _make_api_key(settings: Settings) -> str:
+async def _make_api_key(settings: Settings, *, name: str = "tests", admin: bool = False) -> str:
     db = Database(settings.database_url)
     try:
         await db.migrate()
         key = crud.new_api_key()
         async with db.session() as session:
-            await crud.create_api_key(session, name="tests", key=key)
+            await crud.create_api_key(session, name=name, key=key, admin=admin)
         return key
     finally:
         await db.dispose()

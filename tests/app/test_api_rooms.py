@@ -273,3 +273,8 @@ async def test_openapi_documents_the_api(server: RunningServer) -> None:
         "/v1/rooms/{room_id}/end",
         "/v1/rooms/{room_id}/events",
     } <= set(schema["paths"])
+    # The scopes are documented where an integrator reads them: the key's scheme and each room's 404.
+    (scheme,) = schema["components"]["securitySchemes"].values()
+    assert "sees only the rooms it created" in scheme["description"] and "--admin" in scheme["description"]
+    for path, method in (("/v1/rooms/{room_id}", "get"), ("/v1/rooms/{room_id}/end", "post")):
+        assert "another API key" in schema["paths"][path][method]["responses"]["404"]["description"]

@@ -53,14 +53,17 @@ def test_choose_key_refuses_unknown_and_ambiguous_queries() -> None:
         choose_key([CI_OLD, CI_NEW, CI_OTHER], "ci")
 
 
-def test_format_keys_shows_prefix_times_status_and_name_never_the_hash() -> None:
-    lines = format_keys([CI_OLD, CI_NEW])
+def test_format_keys_shows_prefix_times_status_scope_and_name_never_the_hash() -> None:
+    ops = _key("operations team", "duet_EEEE")
+    ops.admin = True
+    lines = format_keys([CI_OLD, CI_NEW, ops])
     assert lines == [
-        "PREFIX     CREATED                  STATUS                           NAME",
-        "duet_AAAA  2026-11-25 15:00:00 UTC  revoked 2026-11-25 15:01:00 UTC  ci",
-        "duet_CCCC  2026-11-25 15:00:00 UTC  active                           ci",
+        "PREFIX     CREATED                  STATUS                           SCOPE  NAME",
+        "duet_AAAA  2026-11-25 15:00:00 UTC  revoked 2026-11-25 15:01:00 UTC  own    ci",
+        "duet_CCCC  2026-11-25 15:00:00 UTC  active                           own    ci",
+        "duet_EEEE  2026-11-25 15:00:00 UTC  active                           admin  operations team",
     ]
-    assert all(key.key_hash not in "\n".join(lines) for key in (CI_OLD, CI_NEW))
+    assert all(key.key_hash not in "\n".join(lines) for key in (CI_OLD, CI_NEW, ops))
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
@@ -103,8 +106,8 @@ async def test_list_then_revoke_by_prefix_and_name_refusing_ambiguous_and_unknow
     (first_key, first), (second_key, second), (booking_key, booking) = made
     out, err = await run_duet("apikey", "list", env=env)
     lines = out.splitlines()
-    assert lines[0].split() == ["PREFIX", "CREATED", "STATUS", "NAME"]
-    assert [(line.split()[0], line.split()[4], line.split(maxsplit=5)[5]) for line in lines[1:]] == [
+    assert lines[0].split() == ["PREFIX", "CREATED", "STATUS", "SCOPE", "NAME"]
+    assert [(line.split()[0], line.split()[4], line.split(maxsplit=6)[6]) for line in lines[1:]] == [
         (first.prefix, "active", "ci"),
         (second.prefix, "active", "ci"),
         (booking.prefix, "active", "booking platform"),
@@ -148,3 +151,35 @@ async def test_a_running_server_refuses_a_key_from_the_request_after_its_revocat
         assert response.status_code == 401
         assert response.json() == {"code": "invalid_api_key", "message": "This API key is not valid."}
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_an_admin_key_sees_and_ends_every_room_even_after_its_makers_key_is_revoked(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, server.settings.database_url)
+    out, err = await run_duet("apikey", "create", "operations", "--admin", env=env)
+    admin_key = out.strip()
+    assert admin_key.startswith("duet_") and "sees every room (admin)" in err
+    out, _ = await run_duet("apikey", "list", env=env)
+    scopes = {line.split(maxsplit=6)[6]: line.split()[5] for line in out.splitlines()[1:]}
+    assert scopes == {"tests": "own", "operations": "admin"}
+
+    room = await server.create_room()  # made by the fixture's key, "tests"
+    async with server.client(admin_key) as admin:
+        own = (
+            await admin.post("/v1/rooms", json={"title": "t", "host": {"name": "C"}, "guest": {"name": "D"}})
+        ).json()
+        listed = (await admin.get("/v1/rooms")).json()
+        assert [r["id"] for r in listed["items"]] == [own["id"], room["id"]]
+        assert (await admin.get(f"/v1/rooms/{room['id']}")).json()["join_urls"] == room["join_urls"]
+    async with server.client() as api:  # the admin key's own room is not the other key's
+        assert (await api.get(f"/v1/rooms/{own['id']}")).status_code == 404
+
+    await run_duet("apikey", "revoke", "tests", env=env)
+    async with server.client() as api:
+        assert (await api.get(f"/v1/rooms/{room['id']}")).status_code == 401
+    async with server.client(admin_key) as admin:
+        ended = await admin.post(f"/v1/rooms/{room['id']}/end")
+        assert ended.status_code == 200 and ended.json()["state"] == "ended"
+        ended_rooms = (await admin.get("/v1/rooms", params={"state": "ended"})).json()["items"]
+        assert [r["id"] for r in ended_rooms] == [room["id"]]

@@ -1,4 +1,8 @@
-"""``/v1/rooms``: what other tools call to make and manage sessions."""
+"""``/v1/rooms``: what other tools call to make and manage sessions.
+
+Every call sees only the rooms of the calling API key (an admin key: every room); another key's room
+is a 404, as if it did not exist (see ``app.rooms``).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ _ERROR: dict[str, Any] = {
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key", **_ERROR},
-    404: {"description": "No such room", **_ERROR},
+    404: {"description": "No such room, or a room another API key created", **_ERROR},
     422: {"description": "Invalid request", **_ERROR},
 }
 MAX_OFFSET = 2**31 - 1
@@ -32,7 +36,10 @@ MAX_OFFSET = 2**31 - 1
 async def create_room(
     body: RoomCreate, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
 ) -> RoomPublic:
-    """Create a room for two people; the answer holds one join link per person."""
+    """Create a room for two people; the answer holds one join link per person.
+
+    The room belongs to the calling API key: only that key (and admin keys) can see or change it.
+    """
     return await rooms.create_room(services, session, body=body, api_key=api_key)
 
 
@@ -40,43 +47,55 @@ async def create_room(
 async def list_rooms(
     services: ServicesDep,
     session: SessionDep,
-    _: ApiKeyDep,
+    api_key: ApiKeyDep,
     state: RoomState | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RoomPage:
-    """Rooms, newest first, optionally only those in one state."""
-    return await rooms.list_rooms(services, session, state=state, limit=limit, offset=offset)
+    """The calling API key's rooms (an admin key's: every room), newest first, optionally only those
+    in one state."""
+    return await rooms.list_rooms(services, session, caller=api_key, state=state, limit=limit, offset=offset)
 
 
 @router.get("/{room_id}", responses=_ERRORS)
-async def get_room(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> RoomPublic:
-    return await rooms.get_room(services, session, room_id=room_id)
+async def get_room(
+    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+) -> RoomPublic:
+    """One room of the calling API key, with its join links; another key's room is a 404."""
+    return await rooms.get_room(services, session, caller=api_key, room_id=room_id)
 
 
 @router.patch("/{room_id}", responses={**_ERRORS, 409: {"description": "Room is over", **_ERROR}})
 async def update_room(
-    room_id: RoomId, body: RoomUpdate, services: ServicesDep, session: SessionDep, _: ApiKeyDep
+    room_id: RoomId, body: RoomUpdate, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
 ) -> RoomPublic:
-    """Change the title or the fallback policy (``prompt``, ``auto``, ``off``); a live call follows."""
-    return await rooms.update_room(services, session, room_id=room_id, body=body)
+    """Change the title or the fallback policy (``prompt``, ``auto``, ``off``); a live call follows.
+    Only the key that created the room, or an admin key."""
+    return await rooms.update_room(services, session, caller=api_key, room_id=room_id, body=body)
 
 
 @router.post("/{room_id}/end", responses={**_ERRORS, 409: {"description": "Room expired", **_ERROR}})
-async def end_room(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> RoomPublic:
-    """End the session: both participants are disconnected with the reason, and nobody can rejoin."""
-    return await rooms.end_room(services, session, room_id=room_id)
+async def end_room(
+    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+) -> RoomPublic:
+    """End the session: both participants are disconnected with the reason, and nobody can rejoin.
+    Only the key that created the room, or an admin key."""
+    return await rooms.end_room(services, session, caller=api_key, room_id=room_id)
 
 
 @router.get("/{room_id}/events", responses=_ERRORS)
-async def room_events(room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep) -> EventPage:
-    """What happened in the room (joined, left, reconnected, ended, expired), oldest first."""
-    return await rooms.room_events(services, session, room_id=room_id)
+async def room_events(
+    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+) -> EventPage:
+    """What happened in one of the calling key's rooms (joined, left, reconnected, ended, expired),
+    oldest first."""
+    return await rooms.room_events(services, session, caller=api_key, room_id=room_id)
 
 
 @router.get("/{room_id}/report", responses=_ERRORS)
 async def room_report(
-    room_id: RoomId, services: ServicesDep, session: SessionDep, _: ApiKeyDep
+    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
 ) -> SessionReport:
-    """Duration, time in each mode, each person's audio (MOS) and video scores, the fallback timeline."""
-    return await rooms.room_report(services, session, room_id=room_id)
+    """Duration, time in each mode, each person's audio (MOS) and video scores, the fallback timeline,
+    of one of the calling key's rooms."""
+    return await rooms.room_report(services, session, caller=api_key, room_id=room_id)
