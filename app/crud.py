@@ -168,6 +168,21 @@ async def get_room_and_participants(
     return rows[0][0], {person.role: person for _, person in rows}
 
 
+async def get_rooms_and_participants(
+    session: AsyncSession, *, room_ids: Sequence[str]
+) -> dict[str, tuple[Room, dict[Role, Participant]]]:
+    """Rooms and their two people in one round trip (rooms not found are left out)."""
+    result = await session.exec(
+        select(Room, Participant)
+        .join(Participant, col(Participant.room_id) == col(Room.id))
+        .where(col(Room.id).in_(room_ids))
+    )
+    out: dict[str, tuple[Room, dict[Role, Participant]]] = {}
+    for room, person in result:
+        out.setdefault(room.id, (room, {}))[1][person.role] = person
+    return out
+
+
 async def get_participants(
     session: AsyncSession, *, room_ids: Sequence[str]
 ) -> dict[str, dict[Role, Participant]]:

@@ -7,6 +7,7 @@ the database look-ups; the rules themselves stay pure.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
 from app.metrics import Metrics
+from app.models import Event, Participant
+from app.models import Room as RoomRecord
 from app.room_restore import mode_at_last, present_at_last
 from app.socket_writer import Socket, SocketWriter, WriterState
 from app.tokens import JoinClaims, JoinTokens
@@ -92,7 +95,6 @@ class LiveRooms:
         self._tokens = tokens
         self._events = events
         self._rooms: dict[str, Room] = {}
-        self._advisors: dict[str, CallAdvisor] = {}
         self._conns: dict[ConnId, _Conn] = {}
         self._next_conn: ConnId = 0
         self._sweeper: asyncio.Task[None] | None = None
@@ -101,6 +103,9 @@ class LiveRooms:
         self._restorable: set[str] = set()
         self._loading: dict[str, asyncio.Future[Room]] = {}
         """Rooms being loaded from the database now, so that concurrent joins share one load."""
+        self._to_load: dict[str, JoinClaims] = {}
+        """Rooms asked for and not yet being loaded (the next batch), with their first joiner's claims."""
+        self._loader: asyncio.Task[None] | None = None
         self._joins: dict[tuple[str, Role], TokenBucket] = {}
         """Per join link (room and role), how often it may join (refilled buckets are forgotten)."""
         self._on_phone: dict[str, dict[Role, PhoneLeg]] = {}
@@ -292,9 +297,9 @@ class LiveRooms:
 
     def set_policy(self, room_id: str, policy: RoomPolicy) -> None:
         """The room's fallback policy changed through the API: a live room follows at once."""
-        advisor = self._advisors.get(room_id)
-        if advisor is not None:
-            advisor.set_policy(policy)
+        room = self._rooms.get(room_id)
+        if room is not None and isinstance(room.advisor, CallAdvisor):
+            room.advisor.set_policy(policy)
 
     # --- time ------------------------------------------------------------------
 
@@ -365,35 +370,72 @@ class LiveRooms:
 
     async def _loaded(self, room_id: str, claims: JoinClaims) -> Room:
         """The room, loaded from the database once however many sockets ask for it at the same time
-        (both people of a room often join within a second of each other)."""
+        (both people of a room often join within a second of each other), and in one query with
+        every other room asked for meanwhile: under a join storm, the rooms that wait for one load
+        are loaded by the next, together, instead of each waiting for a connection of its own."""
         loading = self._loading.get(room_id)
         if loading is None:
-            loading = asyncio.ensure_future(self._load(room_id, claims))
+            loading = asyncio.get_running_loop().create_future()
             self._loading[room_id] = loading
-            loading.add_done_callback(lambda done: self._loaded_done(room_id, done))
+            self._to_load[room_id] = claims
+            if self._loader is None:
+                self._loader = asyncio.create_task(self._load_batches(), name="duet-room-loader")
         # Shielded: a socket that goes away while waiting does not cancel the others' load.
-        return await asyncio.shield(loading)
+        loaded = await asyncio.shield(loading)
+        # The sweep may have let go of the room while it sat empty between its load and this join
+        # (a busy loop resumes joiners late): seat them in the one that is live, or make this one so.
+        return self._rooms.setdefault(room_id, loaded)
 
-    def _loaded_done(self, room_id: str, done: asyncio.Future[Room]) -> None:
-        self._loading.pop(room_id, None)
-        if not done.cancelled():
-            done.exception()  # retrieved: a refusal nobody waits for any more is not an error
+    async def _load_batches(self) -> None:
+        try:
+            while self._to_load:
+                batch = dict(itertools.islice(self._to_load.items(), _LOAD_BATCH))
+                for room_id in batch:
+                    del self._to_load[room_id]
+                try:
+                    outcomes = await self._load(batch)
+                except Exception:
+                    log.exception("could not load %d rooms", len(batch))
+                    unavailable = JoinRefused(
+                        ErrorCode.UNAVAILABLE, CloseCode.TRY_AGAIN_LATER, "The service is busy; try again."
+                    )
+                    outcomes = dict.fromkeys(batch, unavailable)
+                for room_id, outcome in outcomes.items():
+                    future = self._loading.pop(room_id)
+                    if isinstance(outcome, Room):
+                        future.set_result(outcome)
+                    else:
+                        future.set_exception(outcome)
+                        future.exception()  # retrieved: a refusal nobody waits for any more is no error
+        finally:
+            self._loader = None
 
-    async def _load(self, room_id: str, claims: JoinClaims) -> Room:
-        """``claims``: the first joiner's; whether the room lets sockets in does not depend on who."""
+    async def _load(self, batch: dict[str, JoinClaims]) -> dict[str, Room | JoinRefused]:
+        """``batch``: each room's first joiner's claims (whether a room lets sockets in does not
+        depend on who)."""
+        outcomes: dict[str, Room | JoinRefused] = {}
         async with self._db.session() as session:
-            found = await crud.get_room_and_participants(session, room_id=room_id)
-            stored = None if found is None else found[0]
-            outcome = decide(
-                Entry.SOCKET, claims, stored, datetime.now(UTC), join_early_s=self._settings.join_early_s
-            )
-            if isinstance(outcome, Refusal):
-                raise JoinRefused(*socket_refusal(outcome))
-            assert found is not None
-            record, people = found
-            # Only a room that was live when the process before stopped has seats and a mode to restore.
-            restoring = room_id in self._restorable
-            events = await crud.list_events(session, room_id=room_id) if restoring else []
+            found = await crud.get_rooms_and_participants(session, room_ids=list(batch))
+            now = datetime.now(UTC)
+            for room_id, claims in batch.items():
+                record, people = found.get(room_id, (None, {}))
+                decision = decide(Entry.SOCKET, claims, record, now, join_early_s=self._settings.join_early_s)
+                if isinstance(decision, Refusal):
+                    outcomes[room_id] = JoinRefused(*socket_refusal(decision))
+                    continue
+                assert record is not None
+                # Only a room that was live when the process before stopped has seats and a mode to
+                # restore (a restart: rare, so one more query for that room alone).
+                restoring = room_id in self._restorable
+                events = await crud.list_events(session, room_id=room_id) if restoring else []
+                outcomes[room_id] = self._built(record, people, events)
+        for room_id, loaded in outcomes.items():
+            if isinstance(loaded, Room):
+                self._restorable.discard(room_id)
+                self._rooms[room_id] = loaded
+        return outcomes
+
+    def _built(self, record: RoomRecord, people: dict[Role, Participant], events: list[Event]) -> Room:
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.
@@ -413,7 +455,7 @@ class LiveRooms:
             mode=mode_at_last(events) if present else CallMode.VIDEO,
         )
         room = Room(
-            room_id=room_id,
+            room_id=record.id,
             title=record.title,
             host_name=people[Role.HOST].name,
             guest_name=people[Role.GUEST].name,
@@ -425,9 +467,6 @@ class LiveRooms:
             reconnect_grace_s=settings.reconnect_grace_s,
         )
         room.restore(present, time.monotonic())
-        self._restorable.discard(room_id)
-        self._advisors[room_id] = advisor
-        self._rooms[room_id] = room
         return room
 
     def _run(self, room: Room, actions: list[Action]) -> None:
@@ -444,7 +483,6 @@ class LiveRooms:
             return
         if room.is_empty:  # a seat held for a reconnect keeps the room (and its advisor) here
             del self._rooms[room_id]
-            self._advisors.pop(room_id, None)
         if room_id not in self._not_live and room.phase is not RoomPhase.CLOSED:
             if room_id not in self._on_phone:
                 self._events.mark_live(room_id, False)
@@ -457,6 +495,9 @@ class LiveRooms:
 JOINS_PER_S, JOINS_BURST = 1 / 3, 10.0
 """How often one join link may join: 10 at once, then one every 3 s (20 a minute). A page that
 reconnects backs off from 0.25 s to 4 s, so even a flapping network stays well within it."""
+
+_LOAD_BATCH = 500
+"""Rooms loaded in one query at most."""
 
 _SWEEP_BATCH = 200
 """Rooms the sweep ticks between two yields to the event loop (a tick is ~12 µs: ~2.5 ms a batch)."""

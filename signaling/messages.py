@@ -107,6 +107,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_SUGGESTION = "unknown_suggestion"
     SLOW_CONSUMER = "slow_consumer"
     RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
 
 
 class CloseCode(enum.IntEnum):
@@ -115,6 +116,9 @@ class CloseCode(enum.IntEnum):
     NORMAL = 1000
     SERVICE_RESTART = 1012
     """The server is shutting down or restarting: reconnect (with backoff) and resume."""
+    TRY_AGAIN_LATER = 1013
+    """The server could not admit the join just now (its database did not answer in time):
+    reconnect with backoff."""
     UNAUTHORIZED = 4001
     ROOM_NOT_FOUND = 4004
     JOIN_TIMEOUT = 4008
