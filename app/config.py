@@ -165,6 +165,12 @@ class Settings(BaseSettings):
     """Hard limit on one pre-call test's echo peer, in seconds; it closes itself then."""
     precall_duration_s: float = Field(default=8.0, gt=0)
     """How long a pre-call test runs, connecting included, in seconds (shorter than ``precall_max_s``)."""
+    precall_allow_private_candidates: bool = False
+    """Let a pre-call test's echo peer send to the client's ICE candidates at loopback, link-local,
+    private (RFC 1918, ``fc00::/7``) and CGNAT addresses, and at mDNS names. Off, an offer cannot make
+    the server probe its own network; a client at such an address still connects, through the checks
+    it sends itself (peer-reflexive). For labs. Metadata endpoints, ``0.0.0.0/8``, multicast and
+    broadcast are never contacted (``media/remote_candidates.py``)."""
 
     host: str = "127.0.0.1"
     port: int = 8000

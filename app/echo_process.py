@@ -4,7 +4,8 @@ An echo peer's aiortc work (ICE, DTLS, SRTP, decoding and re-encoding the echo) 
 compete with every signaling socket for the server's event loop. :class:`EchoProcess` starts
 ``python -m media.echo_worker`` on the first test (and again after it died), speaks
 ``media/echo_wire.py`` with it through asyncio pipes (nothing here blocks the loop), and keeps the
-cap: it knows how many tests are running, so refusing one more costs no trip to the worker.
+caps: it knows which tests are running, so refusing one more (over the cap, or a second one for the
+same join link) costs no trip to the worker.
 
 A test counts from its request until the worker says its peer closed, or the worker dies. The worker
 enforces the hard time limit; the server forgets a test by itself ``_FORGET_GRACE_S`` after that
@@ -37,7 +38,7 @@ from media.echo_wire import (
 )
 from signaling.messages import IceServer
 
-__all__ = ["EchoProcess", "EchoUnavailable"]
+__all__ = ["EchoProcess", "EchoTestRunning", "EchoUnavailable"]
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ class EchoUnavailable(Exception):
     """No echo peer could be had: the worker failed, died, did not answer in time, or was stopped."""
 
 
+class EchoTestRunning(Exception):
+    """The same holder's previous test is still running: one test at a time per holder."""
+
+
 @dataclass(eq=False)
 class _Worker:
     """One run of the worker process; ``alive`` until its replies end."""
@@ -62,18 +67,29 @@ class _Worker:
 
 @dataclass(eq=False)
 class _Test:
-    """One running test: the worker it runs on, its answer to come, and the timer that forgets it."""
+    """One running test: who runs it, the worker it runs on, its answer to come, and the timer that
+    forgets it."""
 
     answer: asyncio.Future[str]
     forget: asyncio.TimerHandle
+    holder: str | None
     worker: _Worker | None = None
 
 
 class EchoProcess:
-    """The running pre-call tests' echo peers: at most ``max_concurrent``, each closed after ``max_s``
-    seconds, all in one worker process. ``command`` replaces the worker's command line (tests)."""
+    """The running pre-call tests' echo peers: at most ``max_concurrent``, at most one per holder,
+    each closed after ``max_s`` seconds, all in one worker process. ``allow_private_candidates``: the
+    echo peers contact the client's loopback, link-local, private and CGNAT candidates
+    (:mod:`media.remote_candidates`). ``command`` replaces the worker's command line (tests)."""
 
-    def __init__(self, *, max_concurrent: int, max_s: float, command: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        max_concurrent: int,
+        max_s: float,
+        allow_private_candidates: bool = False,
+        command: Sequence[str] = (),
+    ) -> None:
         self.max_concurrent = max_concurrent
         self.max_s = max_s
         """Hard limit on one test, in seconds from the worker's answer."""
@@ -83,6 +99,7 @@ class EchoProcess:
             "media.echo_worker",
             f"--max-concurrent={max_concurrent}",
             f"--max-s={max_s}",
+            *(["--allow-private-candidates"] if allow_private_candidates else []),
         )
         self._tests: dict[int, _Test] = {}
         self._ids = itertools.count(1)
@@ -106,11 +123,17 @@ class EchoProcess:
         """The worker's process id, while it runs."""
         return self._worker.process.pid if self._worker is not None and self._worker.alive else None
 
-    async def answer(self, offer_sdp: str, ice_servers: Sequence[IceServer]) -> str:
-        """The answer SDP of a new echo peer for ``offer_sdp``. Raises :class:`EchoPeersBusy` when the
-        cap is reached, :class:`ValueError` for an offer aiortc cannot use, :class:`EchoUnavailable`."""
+    async def answer(
+        self, offer_sdp: str, ice_servers: Sequence[IceServer], *, holder: str | None = None
+    ) -> str:
+        """The answer SDP of a new echo peer for ``offer_sdp``, run for ``holder`` (a join link, say;
+        ``None``: nobody in particular). Raises :class:`EchoTestRunning` while that holder's previous
+        test runs, :class:`EchoPeersBusy` when the cap is reached, :class:`ValueError` for an offer
+        the echo peer refuses, :class:`EchoUnavailable`."""
         if self._closed:
             raise EchoUnavailable("the echo worker has been stopped")
+        if holder is not None and any(test.holder == holder for test in self._tests.values()):
+            raise EchoTestRunning(f"a connection test for {holder} is running already")
         if len(self._tests) >= self.max_concurrent:
             raise EchoPeersBusy(
                 f"{len(self._tests)} connection tests are running; at most {self.max_concurrent} at once"
@@ -118,7 +141,8 @@ class EchoProcess:
         loop = asyncio.get_running_loop()
         test_id = next(self._ids)
         limit_s = self.max_s + _FORGET_GRACE_S
-        test = _Test(answer=loop.create_future(), forget=loop.call_later(limit_s, self._forget, test_id))
+        forget = loop.call_later(limit_s, self._forget, test_id)
+        test = _Test(answer=loop.create_future(), forget=forget, holder=holder)
         self._tests[test_id] = test
         self._idle.clear()
         try:
@@ -133,6 +157,15 @@ class EchoProcess:
             if isinstance(exc, TimeoutError):
                 raise EchoUnavailable(f"the echo worker did not answer in {limit_s:g} s") from None
             raise
+
+    def stop(self, holder: str) -> None:
+        """End ``holder``'s running test now, if there is one (its client is done with it): its place
+        is free at once, and the worker closes its peer."""
+        for test_id, test in list(self._tests.items()):
+            if test.holder == holder:
+                self._forget(test_id, EchoUnavailable("the test was stopped"))
+                if test.worker is not None and test.worker.alive:
+                    self._write(test.worker, StopEcho(id=test_id))
 
     async def close(self) -> None:
         """Stop the worker (it closes its peers first); later tests raise :class:`EchoUnavailable`."""

@@ -58,7 +58,11 @@ class Services:
                 metrics=metrics,
             )
         )
-        echo = EchoProcess(max_concurrent=settings.precall_max_concurrent, max_s=settings.precall_max_s)
+        echo = EchoProcess(
+            max_concurrent=settings.precall_max_concurrent,
+            max_s=settings.precall_max_s,
+            allow_private_candidates=settings.precall_allow_private_candidates,
+        )
         metrics.gauge(
             "duet_precall_tests_running", "Pre-call connection tests running now.", lambda: len(echo)
         )

@@ -6,7 +6,8 @@ limit, so a test nobody ends still ends. :class:`EchoPeers` caps how many run at
 the echo worker process (``media/echo_worker.py``), never on the server's own event loop.
 
 Non-trickle: the offer carries all of the client's candidates, and aiortc writes all of its own
-into the answer.
+into the answer. The candidates the server must not contact (loopback, private, metadata...) are
+taken out before aiortc reads the offer (:mod:`media.remote_candidates`).
 
 The echo peer declines the ``abs-send-time`` RTP header extension, so aiortc's receive-side,
 delay-based bandwidth estimate (REMB) never runs: it times packets on the event loop that runs the
@@ -29,6 +30,7 @@ from aiortc.sdp import SessionDescription
 
 from media.errors import ParticipantError
 from media.ice import rtc_configuration
+from media.remote_candidates import safe_offer
 from signaling.messages import IceServer
 
 __all__ = ["EchoPeer", "EchoPeers", "EchoPeersBusy", "check_offer", "without_abs_send_time"]
@@ -49,14 +51,18 @@ def without_abs_send_time(sdp: str) -> str:
 
 def check_offer(sdp: str) -> None:
     """Raise :class:`ValueError` for an offer the echo peer must not be given: one aiortc's SDP parser
-    cannot read, or with a media section lacking a DTLS fingerprint or role (``a=fingerprint``,
-    ``a=setup``). aiortc accepts an offer without a fingerprint, answers it, and then fails in a task
-    nobody awaits (an ``AssertionError`` in ``RTCDtlsTransport.start``, "Task exception was never
-    retrieved"); without ``a=setup`` it raises an ``AttributeError``."""
+    cannot read, one with no audio or video to echo, or with a media section lacking a DTLS
+    fingerprint or role (``a=fingerprint``, ``a=setup``). aiortc accepts an offer without a
+    fingerprint, answers it, and then fails in a task nobody awaits (an ``AssertionError`` in
+    ``RTCDtlsTransport.start``, "Task exception was never retrieved"); without ``a=setup`` it raises
+    an ``AttributeError``."""
     try:
         description = SessionDescription.parse(sdp)
     except Exception as exc:  # the parser asserts, indexes and looks keys up on untrusted text
         raise ValueError(f"the offer's SDP cannot be read ({type(exc).__name__})") from None
+    if not any(media.kind in ("audio", "video") for media in description.media):
+        kinds = ", ".join(f"m={media.kind}" for media in description.media) or "no media section"
+        raise ValueError(f"the offer has no audio or video to echo (got {kinds})")
     for media in description.media:
         if media.dtls is None or not media.dtls.fingerprints:
             raise ValueError(
@@ -77,10 +83,13 @@ class EchoPeer:
         ice_servers: Sequence[IceServer],
         *,
         max_s: float,
+        allow_private_candidates: bool = False,
         on_closed: Callable[[EchoPeer], None] | None = None,
     ) -> None:
         self.max_s = max_s
         """Hard limit on the test's length, in seconds from :meth:`answer`."""
+        self.allow_private_candidates = allow_private_candidates
+        """Whether the client's loopback, link-local, private and CGNAT candidates are contacted."""
         self._on_closed = on_closed
         # An explicit list, possibly empty: given none, aiortc would contact a public STUN server.
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
@@ -98,13 +107,17 @@ class EchoPeer:
                 await self.close()
 
     async def answer(self, offer_sdp: str) -> str:
-        """The answer SDP (with all candidates) to a complete offer; starts the time limit."""
+        """The answer SDP (with all candidates) to a complete offer, whose candidates at addresses the
+        server must not contact are dropped first; starts the time limit."""
         if self._timer is not None:
             raise RuntimeError("answer() expects a new echo peer, got one that already answered")
         self._timer = asyncio.create_task(self._expire(), name="duet-echo-expire")
         try:
             check_offer(offer_sdp)
-            offer = RTCSessionDescription(sdp=without_abs_send_time(offer_sdp), type="offer")
+            safe = safe_offer(without_abs_send_time(offer_sdp), allow_private=self.allow_private_candidates)
+            if safe.dropped:
+                _log.info("pre-call echo: dropped the offer's candidates at %s", ", ".join(safe.dropped))
+            offer = RTCSessionDescription(sdp=safe.sdp, type="offer")
             await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except BaseException:
@@ -129,11 +142,13 @@ class EchoPeer:
 
 
 class EchoPeers:
-    """The running echo peers: at most ``max_concurrent``, each closed after ``max_s`` seconds."""
+    """The running echo peers: at most ``max_concurrent``, each closed after ``max_s`` seconds;
+    ``allow_private_candidates`` as :class:`EchoPeer`'s."""
 
-    def __init__(self, *, max_concurrent: int, max_s: float) -> None:
+    def __init__(self, *, max_concurrent: int, max_s: float, allow_private_candidates: bool = False) -> None:
         self.max_concurrent = max_concurrent
         self.max_s = max_s
+        self.allow_private_candidates = allow_private_candidates
         self._peers: set[EchoPeer] = set()
 
     def __len__(self) -> int:
@@ -154,7 +169,12 @@ class EchoPeers:
             raise EchoPeersBusy(
                 f"{len(self._peers)} connection tests are running; at most {self.max_concurrent} at once"
             )
-        peer = EchoPeer(ice_servers, max_s=self.max_s, on_closed=self._peers.discard)
+        peer = EchoPeer(
+            ice_servers,
+            max_s=self.max_s,
+            allow_private_candidates=self.allow_private_candidates,
+            on_closed=self._peers.discard,
+        )
         self._peers.add(peer)
         return peer, await peer.answer(offer_sdp)
 

@@ -1,9 +1,10 @@
 """The pre-call test's echo peers in a process of their own.
 
-``python -m media.echo_worker --max-concurrent N --max-s S``. The server (``app/echo_process.py``)
-starts it and speaks ``media/echo_wire.py`` with it: requests on stdin, replies on stdout, one JSON
-object a line. Every bit of an echo peer's work (ICE, DTLS, SRTP, decoding and re-encoding the echo)
-runs on this process's own event loop, none on the loop that serves the signaling sockets.
+``python -m media.echo_worker --max-concurrent N --max-s S [--allow-private-candidates]``. The
+server (``app/echo_process.py``) starts it and speaks ``media/echo_wire.py`` with it: requests on
+stdin, replies on stdout, one JSON object a line. Every bit of an echo peer's work (ICE, DTLS, SRTP,
+decoding and re-encoding the echo) runs on this process's own event loop, none on the loop that
+serves the signaling sockets.
 
 The worker keeps the hard time limit (:class:`~media.echo_peer.EchoPeers` closes each peer after
 ``max_s``) and the same cap as the server, in case both ever disagree. It ends when its stdin closes
@@ -98,15 +99,24 @@ class EchoWorker:
         await self._peers.close()
 
 
-async def serve(*, max_concurrent: int, max_s: float, requests: BinaryIO, replies: BinaryIO) -> None:
-    """Answer the requests read from ``requests`` until it ends, writing replies to ``replies``."""
+async def serve(
+    *,
+    max_concurrent: int,
+    max_s: float,
+    requests: BinaryIO,
+    replies: BinaryIO,
+    allow_private_candidates: bool = False,
+) -> None:
+    """Answer the requests read from ``requests`` until it ends, writing replies to ``replies``;
+    ``allow_private_candidates`` as :class:`~media.echo_peer.EchoPeer`'s."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), requests)
     out, _ = await loop.connect_write_pipe(asyncio.Protocol, replies)
-    worker = EchoWorker(
-        EchoPeers(max_concurrent=max_concurrent, max_s=max_s), send=lambda reply: out.write(dump_line(reply))
+    peers = EchoPeers(
+        max_concurrent=max_concurrent, max_s=max_s, allow_private_candidates=allow_private_candidates
     )
+    worker = EchoWorker(peers, send=lambda reply: out.write(dump_line(reply)))
     try:
         while line := await reader.readline():
             try:
@@ -122,6 +132,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m media.echo_worker", description=__doc__.splitlines()[0])
     parser.add_argument("--max-concurrent", type=int, required=True, help="echo peers running at once")
     parser.add_argument("--max-s", type=float, required=True, help="hard limit on one echo peer, seconds")
+    parser.add_argument(
+        "--allow-private-candidates",
+        action="store_true",
+        help="contact the client's loopback, link-local, private and CGNAT candidates (labs)",
+    )
     return parser.parse_args(argv)
 
 
@@ -141,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 max_s=args.max_s,
                 requests=sys.stdin.buffer,
                 replies=replies,
+                allow_private_candidates=args.allow_private_candidates,
             )
         )
 

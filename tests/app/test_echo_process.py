@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from echo_client import EchoClient
 
-from app.echo_process import EchoProcess, EchoUnavailable
+from app.echo_process import EchoProcess, EchoTestRunning, EchoUnavailable
 from media.echo_peer import EchoPeersBusy
 
 
@@ -27,11 +27,11 @@ async def clients() -> AsyncIterator[list[EchoClient]]:
             await client.close()
 
 
-async def _connect(echo: EchoProcess, clients: list[EchoClient]) -> EchoClient:
-    """A new client whose offer ``echo`` answered, once its media has come back."""
+async def _connect(echo: EchoProcess, clients: list[EchoClient], holder: str | None = None) -> EchoClient:
+    """A new client whose offer ``echo`` answered (for ``holder``), once its media has come back."""
     client = EchoClient()
     clients.append(client)
-    await client.accept(await echo.answer(await client.offer(), []))
+    await client.accept(await echo.answer(await client.offer(), [], holder=holder))
     await asyncio.wait_for(client.echoed.wait(), 10)
     return client
 
@@ -40,13 +40,15 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-async def test_the_echo_peer_runs_in_a_worker_process(clients: list[EchoClient]) -> None:
-    echo = EchoProcess(max_concurrent=2, max_s=10)
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_the_echo_peer_runs_in_a_worker_process(clients: list[EchoClient], allow_private: bool) -> None:
+    echo = EchoProcess(max_concurrent=2, max_s=10, allow_private_candidates=allow_private)
     try:
         assert echo.pid is None  # started with the first test, not before
         await _connect(echo, clients)
         assert echo.pid is not None and echo.pid != os.getpid()
-        assert "-m media.echo_worker --max-concurrent=2 --max-s=10" in _cmdline(echo.pid)
+        flag = " --allow-private-candidates" if allow_private else ""
+        assert _cmdline(echo.pid).endswith(f"-m media.echo_worker --max-concurrent=2 --max-s=10{flag} ")
         await _connect(echo, clients)  # the same worker serves the next test
         assert len(echo) == 2
     finally:
@@ -62,6 +64,25 @@ async def test_the_cap_holds_here_and_the_worker_time_limit_frees_it(clients: li
         await asyncio.wait_for(first.ended.wait(), 10)  # the worker's limit closed the peer
         await asyncio.wait_for(echo.wait_idle(), 5)  # and the worker told the server
         await _connect(echo, clients)
+    finally:
+        await echo.close()
+
+
+async def test_one_test_at_a_time_per_holder_and_a_stopped_one_frees_its_place(
+    clients: list[EchoClient],
+) -> None:
+    echo = EchoProcess(max_concurrent=3, max_s=10)
+    try:
+        guest = await _connect(echo, clients, holder="room.guest")
+        with pytest.raises(EchoTestRunning, match=r"for room\.guest is running already"):
+            await echo.answer("v=0", [], holder="room.guest")  # refused here: never sent to the worker
+        await _connect(echo, clients, holder="room.host")  # the room's other link has its own
+        echo.stop("room.guest")  # its client is done with it
+        assert len(echo) == 1  # its place is free at once
+        await asyncio.wait_for(guest.ended.wait(), 5)  # and the worker closed its peer
+        await _connect(echo, clients, holder="room.guest")
+        echo.stop("nobody")  # no test: nothing to stop
+        assert len(echo) == 2
     finally:
         await echo.close()
 

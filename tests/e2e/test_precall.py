@@ -6,15 +6,18 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiortc import RTCPeerConnection
 from conftest import RunningServer
 from duet_process import run_duet
 from echo_client import EchoClient
 
+from media.ice import rtc_configuration
 from media.precall import run_check
 
 
@@ -139,6 +142,131 @@ async def test_an_offer_without_a_dtls_fingerprint_is_refused_before_aiortc_take
     report = await asyncio.wait_for(run_check(room["join_urls"]["guest"], duration_s=2.0), 10)
     assert report.connected, report
     assert "never retrieved" not in capfd.readouterr().err  # the echo worker logs to this stderr
+
+
+def _token(room: dict[str, Any], role: str) -> str:
+    return str(room["join_urls"][role].split("#t=")[1])
+
+
+async def test_one_join_link_runs_one_test_at_a_time(server: RunningServer) -> None:
+    # The probe: one join token took every place (4), and everyone else got 429.
+    room = await server.create_room()
+    check = f"/s/{room['id']}/check"
+    first, second, host = EchoClient(), EchoClient(), EchoClient()
+    try:
+        async with server.client() as api:
+            started = await api.post(
+                check, json={"token": _token(room, "guest"), "sdp": await first.offer(), "type": "offer"}
+            )
+            assert started.status_code == 200, started.text
+            await first.accept(started.json()["sdp"])
+            await asyncio.wait_for(first.echoed.wait(), 10)
+            offer = {"token": _token(room, "guest"), "sdp": await second.offer(), "type": "offer"}
+            again = await api.post(check, json=offer)
+            assert again.status_code == 429, again.text
+            assert again.json()["code"] == "precall_running" and "Retry-After" in again.headers
+            # The room's other person tests at the same time.
+            hosting = await api.post(
+                check, json={"token": _token(room, "host"), "sdp": await host.offer(), "type": "offer"}
+            )
+            assert hosting.status_code == 200, hosting.text
+            # The verdict ends the guest's test: its echo peer closes, and the link may test again.
+            verdict = await api.post(
+                f"{check}/verdict", json={"token": _token(room, "guest"), "connected": True}
+            )
+            assert verdict.status_code == 200, verdict.text
+            await asyncio.wait_for(first.ended.wait(), 5)
+            retried = await api.post(check, json=offer)
+            assert retried.status_code == 200, retried.text
+    finally:
+        for client in (first, second, host):
+            await client.close()
+
+
+async def test_an_offer_without_audio_or_video_is_refused(server: RunningServer) -> None:
+    room = await server.create_room()
+    pc = RTCPeerConnection(rtc_configuration([]))
+    pc.createDataChannel("chat")
+    await pc.setLocalDescription(await pc.createOffer())
+    await pc.close()
+    async with server.client() as api:
+        response = await api.post(
+            f"/s/{room['id']}/check",
+            json={"token": _token(room, "guest"), "sdp": pc.localDescription.sdp, "type": "offer"},
+        )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_offer"
+    assert "no audio or video to echo (got m=application)" in response.json()["message"]
+
+
+_STUN_MAGIC_COOKIE = b"\x21\x12\xa4\x42"
+
+
+async def _first_stun_request(sock: socket.socket, window_s: float) -> bytes | None:
+    """The first STUN Binding request ``sock`` receives within ``window_s`` seconds, or ``None``: an
+    observation window (the absence of a packet is what is measured), not synchronisation."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window_s
+    while (left := deadline - loop.time()) > 0:
+        try:
+            data = await asyncio.wait_for(loop.sock_recv(sock, 2048), left)
+        except TimeoutError:
+            return None
+        if data[:2] == b"\x00\x01" and data[4:8] == _STUN_MAGIC_COOKIE:  # RFC 8489 section 5
+            return data
+    return None
+
+
+def _listening(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((host, 0))
+    sock.setblocking(False)
+    return sock
+
+
+@pytest.mark.parametrize(
+    "server_settings",
+    [{"precall_allow_private_candidates": False}, {"precall_allow_private_candidates": True}],
+    ids=["default", "lab"],
+)
+async def test_the_echo_peer_never_probes_the_servers_own_network_for_an_offer(
+    server: RunningServer, server_settings: dict[str, Any]
+) -> None:
+    # The probe: an offer naming loopback, private and metadata addresses as candidates made the echo
+    # peer send STUN to each. Two listeners on this machine stand for a local service: one named at
+    # 127.0.0.1 (loopback: contacted only in a lab), one at 0.0.0.0 (Linux delivers that to the
+    # machine itself: never contacted). Private and metadata addresses are refused by the same
+    # filter (tests/media/test_remote_candidates.py); this test sends nothing off the machine.
+    allowed = server_settings["precall_allow_private_candidates"]
+    room = await server.create_room()
+    loopback, this_network = _listening("127.0.0.1"), _listening("0.0.0.0")
+    client = EchoClient()
+    try:
+        offer = await client.offer()
+        # Above every real candidate, 0.0.0.0 first: each is the first pair checked once the ones
+        # before it are dropped (aioice stops checking once a pair is nominated).
+        named = [
+            f"a=candidate:98 1 udp 2147483647 0.0.0.0 {this_network.getsockname()[1]} typ host",
+            f"a=candidate:99 1 udp 2147483646 127.0.0.1 {loopback.getsockname()[1]} typ host",
+        ]
+        first = offer.index("a=candidate:")
+        offer = offer[:first] + "\r\n".join(named) + "\r\n" + offer[first:]
+        async with server.client() as api:
+            response = await api.post(
+                f"/s/{room['id']}/check", json={"token": _token(room, "guest"), "sdp": offer, "type": "offer"}
+            )
+        assert response.status_code == 200, response.text
+        await client.accept(response.json()["sdp"])
+        to_loopback, to_this_network = await asyncio.gather(
+            _first_stun_request(loopback, 3.0), _first_stun_request(this_network, 3.0)
+        )
+        assert to_this_network is None
+        assert (to_loopback is not None) is allowed
+        await asyncio.wait_for(client.echoed.wait(), 10)  # the test itself works either way
+    finally:
+        await client.close()
+        loopback.close()
+        this_network.close()
 
 
 async def test_duet_check_command_prints_the_verdict(server: RunningServer) -> None:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from aiortc import RTCPeerConnection
+from echo_client import EchoClient
 
 from media.echo_peer import EchoPeers, EchoPeersBusy, check_offer, without_abs_send_time
 from media.ice import rtc_configuration
@@ -71,19 +72,13 @@ async def test_the_cap_refuses_one_more() -> None:
     [
         ("a=fingerprint:", "m=audio section has no DTLS fingerprint"),
         ("a=setup:", "m=audio section has no DTLS fingerprint and role"),
-        ("m=", None),  # no media at all: nothing lacks a fingerprint (aiortc answers it with none)
     ],
 )
-async def test_an_offer_without_dtls_is_refused_before_aiortc_takes_it(
-    drop: str, problem: str | None
-) -> None:
+async def test_an_offer_without_dtls_is_refused_before_aiortc_takes_it(drop: str, problem: str) -> None:
     client, offer = await _offer()
     await client.close()
     check_offer(offer)  # the whole offer is fine
     partial = "".join(line for line in offer.splitlines(True) if not line.startswith(drop))
-    if problem is None:
-        check_offer(partial)
-        return
     with pytest.raises(ValueError, match=problem):
         check_offer(partial)
     peers = EchoPeers(max_concurrent=1, max_s=10)
@@ -92,9 +87,58 @@ async def test_an_offer_without_dtls_is_refused_before_aiortc_takes_it(
     assert len(peers) == 0  # the refused peer was closed and gave its place back
 
 
+async def _data_channel_offer() -> str:
+    pc = RTCPeerConnection(rtc_configuration([]))
+    pc.createDataChannel("chat")
+    await pc.setLocalDescription(await pc.createOffer())
+    await pc.close()
+    return str(pc.localDescription.sdp)
+
+
+async def test_an_offer_without_audio_or_video_is_refused() -> None:
+    # aiortc answers both, and its echo peer would then hold a place with nothing to echo.
+    data_only = await _data_channel_offer()
+    no_media = data_only.split("m=")[0]
+    for offer, got in ((data_only, "m=application"), (no_media, "no media section")):
+        with pytest.raises(ValueError, match=f"the offer has no audio or video to echo \\(got {got}\\)"):
+            check_offer(offer)
+    peers = EchoPeers(max_concurrent=1, max_s=10)
+    with pytest.raises(ValueError, match="no audio or video"):
+        await peers.answer(data_only, [])
+    assert len(peers) == 0
+
+
 @pytest.mark.parametrize(
     "junk", ["v=0\r\nm=audio\r\n", "m=audio 9 RTP 0\r\na=setup:sideways\r\n", "a=fingerprint:x\r\n"]
 )
 def test_sdp_the_parser_cannot_read_is_a_value_error(junk: str) -> None:
     with pytest.raises(ValueError):
         check_offer(junk)
+
+
+def _at_loopback(line: str) -> str:
+    """An ``a=candidate`` line moved to loopback (same port), which the echo peer must not contact."""
+    if not line.startswith("a=candidate:"):
+        return line
+    fields = line.split(" ")
+    fields[4] = "::1" if ":" in fields[4] else "127.0.0.1"
+    return " ".join(fields)
+
+
+async def test_a_client_whose_every_candidate_is_dropped_still_connects_from_its_own_checks() -> None:
+    # Its offer names only loopback addresses, all dropped, and says its list is complete. The echo
+    # peer still learns the client's real address from the checks the client sends it
+    # (peer-reflexive), since the filtered offer no longer says a=end-of-candidates.
+    client = EchoClient()
+    peers = EchoPeers(max_concurrent=1, max_s=10)
+    try:
+        offer = "\r\n".join(_at_loopback(line) for line in (await client.offer()).splitlines()) + "\r\n"
+        assert "a=end-of-candidates" in offer and "127.0.0.1" in offer
+        await client.accept(await peers.answer(offer, []))
+        await asyncio.wait_for(client.echoed.wait(), 10)
+        [peer] = list(peers)
+        given = peer.pc.remoteDescription.sdp  # what aiortc was given
+        assert "a=candidate:" not in given and "a=end-of-candidates" not in given
+    finally:
+        await client.close()
+        await peers.close()

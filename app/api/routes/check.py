@@ -3,10 +3,12 @@
 1. ``POST /s/{room_id}/check/config``: the ICE servers to gather with (TURN credentials included)
    and how long to measure;
 2. ``POST /s/{room_id}/check``: a complete offer; a server-side echo peer answers and sends back
-   what it receives;
+   what it receives. One test at a time per join link (room and role), so one link cannot take every
+   place; the offer's candidates at addresses the server must not contact are dropped
+   (``media/remote_candidates.py``);
 3. ``POST /s/{room_id}/check/verdict``: what the client measured (or which candidates it gathered
-   when it could not connect) in, the verdict in words out. One verdict function serves the page
-   and ``duet check``.
+   when it could not connect) in, the verdict in words out; that link's test is over, and its echo
+   peer stops. One verdict function serves the page and ``duet check``.
 
 ``GET /s/{room_id}/check`` and ``GET /check`` serve the page (the token stays in the fragment).
 """
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field
 from app.access import Entry
 from app.api.admission import Admitted, admit
 from app.deps import RoomId, ServicesDep
-from app.echo_process import EchoUnavailable
+from app.echo_process import EchoTestRunning, EchoUnavailable
 from app.errors import Invalid, TooManyRequests, Unavailable
 from app.services import Services
 from app.turn import ice_servers_for
@@ -100,6 +102,11 @@ async def _admit(services: Services, token: str, room_id: str) -> Admitted:
     return await admit(services, Entry.CHECK, token=token, room_id=room_id)
 
 
+def _holder(admitted: Admitted) -> str:
+    """Whose test it is: one join link (a room's host or guest), allowed one test at a time."""
+    return f"{admitted.room.id}.{admitted.role.value}"
+
+
 def _ice_servers(services: Services, admitted: Admitted) -> list[IceServer]:
     now = time.time()
     return ice_servers_for(services.settings, room_id=admitted.room.id, role=admitted.role, now=now)
@@ -124,6 +131,8 @@ async def check_config(room_id: RoomId, body: CheckConfigRequest, services: Serv
 async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: ServicesDep) -> CheckVerdict:
     """Turn a test's figures (or, when it did not connect, the candidates gathered) into a verdict."""
     admitted = await _admit(services, body.token, room_id)
+    if services.echo is not None:
+        services.echo.stop(_holder(admitted))  # its client is done with it
     failure: tuple[str, ...] = ()
     if not body.connected:
         if body.failure:
@@ -145,18 +154,24 @@ async def check_verdict(room_id: RoomId, body: CheckMeasurement, services: Servi
 @router.post("/s/{room_id}/check")
 async def check(room_id: RoomId, body: CheckOffer, services: ServicesDep) -> CheckAnswer:
     """Start a pre-call test: a server-side peer echoes the offered media for a few seconds."""
-    await _admit(services, body.token, room_id)  # before any echo peer starts
+    admitted = await _admit(services, body.token, room_id)  # before any echo peer starts
     if services.echo is None:
         raise Unavailable("Connection tests are not available.", code="precall_unavailable")
     try:
-        sdp = await services.echo.answer(body.sdp, services.settings.ice_servers)
+        sdp = await services.echo.answer(body.sdp, services.settings.ice_servers, holder=_holder(admitted))
+    except EchoTestRunning:
+        raise TooManyRequests(
+            "A connection test for this join link is running already; wait for its result.",
+            retry_after_s=services.settings.precall_max_s,
+            code="precall_running",
+        ) from None
     except EchoPeersBusy:
         raise TooManyRequests(
             "Too many connection tests are running; try again in a few seconds.",
             retry_after_s=services.settings.precall_max_s,
             code="precall_busy",
         ) from None
-    except ValueError as exc:  # aiortc refuses an SDP it cannot parse or use
+    except ValueError as exc:  # no audio or video, no DTLS fingerprint, or an SDP aiortc cannot use
         raise Invalid(f"This offer cannot be used: {exc}", code="invalid_offer") from None
     except EchoUnavailable:
         raise Unavailable(
