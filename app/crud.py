@@ -273,6 +273,12 @@ async def count_events_since(
     return count, earliest
 
 
-async def list_events(session: AsyncSession, *, room_id: str) -> list[Event]:
-    result = await session.exec(select(Event).where(Event.room_id == room_id).order_by(col(Event.id)))
+async def list_events(
+    session: AsyncSession, *, room_id: str, after: int | None = None, limit: int | None = None
+) -> list[Event]:
+    """A room's events, oldest first: every one, or up to ``limit`` of those with an id above ``after``."""
+    query = select(Event).where(Event.room_id == room_id)
+    if after is not None:
+        query = query.where(col(Event.id) > after)
+    result = await session.exec(query.order_by(col(Event.id)).limit(limit))
     return list(result)

@@ -326,4 +326,8 @@ class EventPublic(BaseModel):
 
 
 class EventPage(BaseModel):
+    """One page of a room's events, oldest first."""
+
     items: list[EventPublic]
+    next: int | None = None
+    """Pass as ``after`` to get the following page; ``None`` on the last page."""

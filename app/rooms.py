@@ -223,13 +223,22 @@ async def end_room(services: Services, session: AsyncSession, *, caller: ApiKey,
 
 
 async def room_events(
-    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str
+    services: Services,
+    session: AsyncSession,
+    *,
+    caller: ApiKey,
+    room_id: str,
+    limit: int,
+    after: int | None = None,
 ) -> EventPage:
+    """Up to ``limit`` of the room's events after the event id ``after``, and the cursor to the next."""
     await services.events.flush()
     await _room_or_404(session, caller, room_id)
-    events = await crud.list_events(session, room_id=room_id)
+    events = await crud.list_events(session, room_id=room_id, after=after, limit=limit + 1)
+    page = events[:limit]
     return EventPage(
-        items=[EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in events]
+        items=[EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in page],
+        next=page[-1].id if len(events) > limit else None,
     )
 
 

@@ -30,6 +30,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 MAX_OFFSET = 2**31 - 1
 """The largest ``offset`` a listing takes: a 32-bit signed integer, which every database takes for
 ``OFFSET`` (a larger one overflowed SQLite's 64-bit binding: a 500)."""
+MAX_EVENT_ID = 2**31 - 1
+"""The largest event id (``after``): the id column is a 32-bit integer on PostgreSQL."""
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
@@ -85,11 +87,18 @@ async def end_room(
 
 @router.get("/{room_id}/events", responses=_ERRORS)
 async def room_events(
-    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+    room_id: RoomId,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID, description="The last event id seen")] = None,
 ) -> EventPage:
     """What happened in one of the calling key's rooms (joined, left, reconnected, ended, expired),
-    oldest first."""
-    return await rooms.room_events(services, session, caller=api_key, room_id=room_id)
+    oldest first, ``limit`` at a time: while more remain, ``next`` is the ``after`` of the next page."""
+    return await rooms.room_events(
+        services, session, caller=api_key, room_id=room_id, limit=limit, after=after
+    )
 
 
 @router.get("/{room_id}/report", responses=_ERRORS)
