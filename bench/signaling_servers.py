@@ -209,11 +209,12 @@ class Server:
         try:
             await asyncio.wait_for(listening.wait(), 60)
         except TimeoutError:
-            raise RuntimeError(f"{self.kind} did not start:\n" + "\n".join(self.log)) from None
-        if self.layer == "?":  # the hook's line comes before uvicorn listens
-            raise RuntimeError(
-                f"the benchmark's sitecustomize hook did not run in {self.kind}:\n" + "\n".join(self.log)
-            )
+            problem = f"{self.kind} did not start"
+        else:  # the hook's line comes before uvicorn listens
+            problem = f"the benchmark's hook did not run in {self.kind}" if self.layer == "?" else ""
+        if problem:
+            await self.stop()  # the caller's finally only covers a server that started
+            raise RuntimeError(problem + ":\n" + "\n".join(self.log))
 
     async def _watch(self, listening: asyncio.Event) -> None:
         assert self.process is not None and self.process.stdout is not None
