@@ -242,7 +242,9 @@ class LiveRooms:
 
     def handle(self, conn: ConnId, message: ClientMessage) -> None:
         room = self._room_of(conn)
-        if room is None:
+        if room is None or room.role_of(conn) is None:
+            # Not joined, or no longer seated (it said bye, or another socket took its seat): its
+            # close is on the way, and what it sent meanwhile is dropped (the socket fuzzer found it).
             return
         if isinstance(message, Stats):
             started = time.perf_counter()

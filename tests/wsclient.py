@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from signaling.messages import Join, ServerMessage, dump_message, parse_server_message
+from signaling.messages import Join, Ping, ServerMessage, dump_message, parse_server_message
 
 
 def split_join_url(url: str) -> tuple[str, str]:
@@ -60,3 +61,19 @@ async def joined(ws_url: str, join_url: str) -> tuple[WsClient, Any]:
     _, token = split_join_url(join_url)
     await client.send(Join(token=token))
     return client, await client.recv_type("welcome")
+
+
+async def ping_times(client: WsClient, stop: asyncio.Event, interval_s: float = 0.02) -> list[float]:
+    """Ping every ``interval_s`` until ``stop``; each ping's round trip in seconds (a ping unanswered
+    in 5 s raises). Above 20 pings a second for 10 s the rate limit drops them: mind it."""
+    times: list[float] = []
+    ping_id = 0
+    while not stop.is_set():
+        ping_id += 1
+        sent = time.perf_counter()
+        await client.send(Ping(id=ping_id))
+        while (await client.recv(timeout=5)).model_dump().get("id") != ping_id:
+            pass
+        times.append(time.perf_counter() - sent)
+        await asyncio.sleep(interval_s)
+    return times

@@ -11,23 +11,9 @@ import time
 
 import httpx
 from conftest import RunningServer
-from wsclient import WsClient, joined, split_join_url
+from wsclient import WsClient, joined, ping_times, split_join_url
 
 from signaling.messages import CloseCode, Join, Ping, SetMode
-
-
-async def _ping_times(client: WsClient, stop: asyncio.Event) -> list[float]:
-    times: list[float] = []
-    ping_id = 0
-    while not stop.is_set():
-        ping_id += 1
-        sent = time.perf_counter()
-        await client.send(Ping(id=ping_id))
-        while (await client.recv(timeout=5)).model_dump().get("id") != ping_id:
-            pass
-        times.append(time.perf_counter() - sent)
-        await asyncio.sleep(0.02)
-    return times
 
 
 async def test_a_flooding_socket_is_closed_and_another_room_does_not_wait(server: RunningServer) -> None:
@@ -35,7 +21,7 @@ async def test_a_flooding_socket_is_closed_and_another_room_does_not_wait(server
     flooder, _ = await joined(server.ws_url(flood_room["id"]), flood_room["join_urls"]["host"])
     other, _ = await joined(server.ws_url(other_room["id"]), other_room["join_urls"]["host"])
     stop = asyncio.Event()
-    timing = asyncio.create_task(_ping_times(other, stop))
+    timing = asyncio.create_task(ping_times(other, stop))
     flood_started = time.monotonic()
     try:
         for sent in range(10_000):  # as fast as the client can write

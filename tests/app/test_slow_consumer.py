@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import RunningServer
 from websockets.asyncio.client import connect
-from wsclient import WsClient, joined, split_join_url
+from wsclient import WsClient, joined, ping_times, split_join_url
 
 from signaling.messages import Join, Offer, Ping
 
@@ -52,21 +52,6 @@ async def _pinging(client: WsClient, every_s: float, stop: asyncio.Event) -> Non
             await asyncio.sleep(every_s)
 
 
-async def _ping_times(client: WsClient, stop: asyncio.Event) -> list[float]:
-    """Round trips of pings sent every 50 ms until ``stop``."""
-    times: list[float] = []
-    ping_id = 0
-    while not stop.is_set():
-        ping_id += 1
-        sent = time.perf_counter()
-        await client.send(Ping(id=ping_id))
-        while (await client.recv(timeout=5)).model_dump().get("id") != ping_id:
-            pass
-        times.append(time.perf_counter() - sent)
-        await asyncio.sleep(0.05)
-    return times
-
-
 async def test_a_participant_who_stops_reading_is_dropped_and_nobody_else_waits(
     server: RunningServer,
 ) -> None:
@@ -91,7 +76,7 @@ async def test_a_participant_who_stops_reading_is_dropped_and_nobody_else_waits(
     heartbeats = [
         asyncio.create_task(_pinging(client, 0.2, stop)) for client in (host, guest, b_guest, c_host)
     ]
-    b_pings = asyncio.create_task(_ping_times(b_host, stop))
+    b_pings = asyncio.create_task(ping_times(b_host, stop, interval_s=0.05))
     flood_started = time.monotonic()
     sent = 0
     while sent < 400:  # ~24 MB, far more than loopback buffers hold; the guest is dropped long before
