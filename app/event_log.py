@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 from app import crud
 from app.db import Database
-from app.models import Event, utcnow
+from app.models import utcnow
 from signaling.messages import Role
 
 __all__ = ["EventLog"]
@@ -44,7 +45,8 @@ class EventLog:
         self._db = db
         self._observe = observe
         self._interval = flush_interval_s
-        self._events: list[Event] = []
+        self._events: list[dict[str, Any]] = []
+        """Rows of the ``event`` table (plain dicts: see ``crud.add_events``)."""
         self._live: list[_LiveChange] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -53,7 +55,9 @@ class EventLog:
     def record(
         self, *, room_id: str, type: str, role: Role | None = None, data: dict[str, Any] | None = None
     ) -> None:
-        self._events.append(Event(room_id=room_id, type=type, role=role, data=data or {}, at=utcnow()))
+        self._events.append(
+            {"room_id": room_id, "type": type, "role": role, "data": data or {}, "at": utcnow()}
+        )
         self._wake.set()
         if self._observe is not None:
             self._observe(type, data or {})
@@ -70,11 +74,14 @@ class EventLog:
                 return
             try:
                 async with self._db.session() as session:  # one transaction, one commit, per batch
-                    for change in changes:
-                        if change.live:
-                            await crud.set_live(session, room_id=change.room_id, now=change.at)
+                    # In order, a statement per run of changes of one kind (rooms seldom flip twice
+                    # within one batch, so that is one or two statements).
+                    for live, run in itertools.groupby(changes, key=lambda change: change.live):
+                        run_ = list(run)
+                        if live:
+                            await crud.set_live_many(session, since=[(c.room_id, c.at) for c in run_])
                         else:
-                            await crud.clear_live(session, room_id=change.room_id)
+                            await crud.clear_live_many(session, room_ids=[c.room_id for c in run_])
                     await crud.add_events(session, events=events)
                     await session.commit()
             except Exception:

@@ -63,9 +63,9 @@ async def joined(ws_url: str, join_url: str) -> tuple[WsClient, Any]:
     return client, await client.recv_type("welcome")
 
 
-async def ping_times(client: WsClient, stop: asyncio.Event, interval_s: float = 0.02) -> list[float]:
+async def ping_times(client: WsClient, stop: asyncio.Event, interval_s: float = 0.1) -> list[float]:
     """Ping every ``interval_s`` until ``stop``; each ping's round trip in seconds (a ping unanswered
-    in 5 s raises). Above 20 pings a second for 10 s the rate limit drops them: mind it."""
+    in 5 s raises). Above 20 frames a second for 10 s the rate limit would drop them."""
     times: list[float] = []
     ping_id = 0
     while not stop.is_set():

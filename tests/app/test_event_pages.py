@@ -7,16 +7,18 @@ from conftest import RunningServer
 
 from app import crud
 from app.db import Database
-from app.models import Event
+from app.models import utcnow
 
 
 async def _add_events(server: RunningServer, room_id: str, count: int) -> None:
     db = Database(server.settings.database_url)
     try:
         async with db.session() as session:
-            await crud.add_events(
-                session, events=[Event(room_id=room_id, type="joined", data={"n": n}) for n in range(count)]
-            )
+            rows = [
+                {"room_id": room_id, "type": "joined", "role": None, "data": {"n": n}, "at": utcnow()}
+                for n in range(count)
+            ]
+            await crud.add_events(session, events=rows)
             await session.commit()
     finally:
         await db.dispose()
