@@ -246,12 +246,10 @@ class LiveRooms:
             # Not joined, or no longer seated (it said bye, or another socket took its seat): its
             # close is on the way, and what it sent meanwhile is dropped (the socket fuzzer found it).
             return
+        started = time.perf_counter()
+        self._run(room, room.handle(conn, message, time.monotonic()))
         if isinstance(message, Stats):
-            started = time.perf_counter()
-            self._run(room, room.handle(conn, message, time.monotonic()))
             self._metrics.stats_seconds.observe(time.perf_counter() - started)
-        else:
-            self._run(room, room.handle(conn, message, time.monotonic()))
 
     def disconnect(self, conn: ConnId) -> None:
         """The socket is gone (its receive loop ended, or its writer gave up on it): forget it and
