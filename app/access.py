@@ -56,11 +56,16 @@ class Entry(enum.Enum):
     """The phone menu: a caller typed the room's PIN."""
     PHONE_CALL = "phone-call"
     """The provider's webhooks of a call under way (who is calling, "press 1", the conference)."""
+    INVITE = "invite"
+    """``POST /s/{room}/invite``: the calendar invite (a cancelled one once the room was ended)."""
+    FEEDBACK = "feedback"
+    """``POST /s/{room}/feedback``: rating the call, also after the room ended."""
 
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """Which checks apply at one entry. Ended and expired rooms are refused at every entry."""
+    """Which checks apply at one entry. Ended and expired rooms are refused at every entry, except
+    for ``over_for_s`` after they ended at the entries that come after a call."""
 
     token: bool
     """A join token says who asks (otherwise the PIN did, or the provider's signed callback)."""
@@ -71,7 +76,12 @@ class Rules:
     live_or_starting: bool
     """Refused unless the room is live or started at most ``late_s`` seconds ago: a phone PIN opens
     a room nobody is in only around its start, so a guessed PIN finds few rooms to open."""
+    over_for_s: float = 0.0
+    """Admitted this long (seconds) after the room ended or expired."""
 
+
+AFTER_THE_END_S = 7 * 86_400.0
+"""A join link still rates the call, and gets its (cancelled) invite, for a week after the room ends."""
 
 RULES: Mapping[Entry, Rules] = {
     Entry.PREVIEW: Rules(token=True, not_before_opening=False, live_only=False, live_or_starting=False),
@@ -80,6 +90,20 @@ RULES: Mapping[Entry, Rules] = {
     Entry.CALL_ME: Rules(token=True, not_before_opening=False, live_only=True, live_or_starting=False),
     Entry.DIAL_IN: Rules(token=False, not_before_opening=True, live_only=False, live_or_starting=True),
     Entry.PHONE_CALL: Rules(token=False, not_before_opening=False, live_only=False, live_or_starting=False),
+    Entry.INVITE: Rules(
+        token=True,
+        not_before_opening=False,
+        live_only=False,
+        live_or_starting=False,
+        over_for_s=AFTER_THE_END_S,
+    ),
+    Entry.FEEDBACK: Rules(
+        token=True,
+        not_before_opening=False,
+        live_only=False,
+        live_or_starting=False,
+        over_for_s=AFTER_THE_END_S,
+    ),
 }
 
 
@@ -173,9 +197,12 @@ def _refused(reason: Reason, message: str | None = None) -> Refusal:
 
 
 def read_token(tokens: JoinTokens, token: str, *, room_id: str) -> JoinClaims | Refusal:
-    """The claims of a join token for ``room_id``, or the refusal that says what is wrong with it."""
+    """The claims of a join token for ``room_id``, or the refusal that says what is wrong with it.
+
+    The token's own expiry is not what decides: :func:`decide` checks the room's current times, so a
+    rescheduled room's links (issued with its first expiry) stay valid as long as the room is."""
     try:
-        return tokens.verify(token, room_id=room_id)
+        return tokens.verify(token, room_id=room_id, check_expiry=False)
     except InvalidToken as exc:
         return _refused(Reason.INVALID_TOKEN, str(exc).capitalize() + ".")
 
@@ -210,10 +237,11 @@ def decide(
     if credential is not None and credential.room_id != room.id:
         return _refused(Reason.INVALID_TOKEN, "This join link is for another room.")
     state = room_state(room, now)
-    if state is RoomState.ENDED:
-        return _refused(Reason.ROOM_ENDED)
-    if state is RoomState.EXPIRED:
-        return _refused(Reason.ROOM_EXPIRED)
+    if state in (RoomState.ENDED, RoomState.EXPIRED):
+        over_at = room.ended_at if room.ended_at is not None else room.expires_at
+        if rules.over_for_s > 0 and (now - over_at).total_seconds() <= rules.over_for_s:
+            return Admission(room=room, state=state, role=None if credential is None else credential.role)
+        return _refused(Reason.ROOM_ENDED if state is RoomState.ENDED else Reason.ROOM_EXPIRED)
     if rules.not_before_opening and (room.starts_at - now).total_seconds() > join_early_s:
         return _refused(
             Reason.TOO_EARLY, f"This session opens at {room.starts_at.isoformat()}; come back then."

@@ -22,6 +22,19 @@ from media.fallback_policy import (
     Withdraw,
 )
 from media.link_quality import DirectionQuality, LinkQuality
+from signaling.events import (
+    Accepted,
+    DecisionData,
+    Declined,
+    ModeData,
+    ModeSwitched,
+    QualityData,
+    QualitySample,
+    Suggested,
+    SuggestedData,
+    Withdrawn,
+    WithdrawnData,
+)
 from signaling.messages import (
     BackupPlan,
     CallMode,
@@ -171,8 +184,9 @@ class CallAdvisor:
                         code=ErrorCode.UNKNOWN_SUGGESTION, message="That suggestion is no longer open."
                     )
                     return [Advice(role, error)]
-                data = {"id": suggestion_id}
-                return [Record("accepted" if accept else "declined", role, data), *self._render(outputs)]
+                data = DecisionData(id=suggestion_id)
+                decision = Accepted(role=role, data=data) if accept else Declined(role=role, data=data)
+                return [Record(decision), *self._render(outputs)]
             case SetMode(mode=mode):
                 return self._render(self._policy.set_mode(role, mode, now))
 
@@ -198,14 +212,14 @@ class CallAdvisor:
             if now - self._sampled_at.get(d.sender, -SAMPLE_EVERY_S) < SAMPLE_EVERY_S:
                 continue
             self._sampled_at[d.sender] = now
-            data = {
-                "mos": None if d.mos is None else round(d.mos, 2),
-                "audio": d.audio.value,
-                "video_score": None if d.video_score is None else round(d.video_score, 1),
-                "video": d.video.value,
-                "mode": self.mode.value,
-            }
-            out.append(Record("quality", d.sender, data))
+            data = QualityData(
+                mos=None if d.mos is None else round(d.mos, 2),
+                audio=d.audio,
+                video_score=None if d.video_score is None else round(d.video_score, 1),
+                video=d.video,
+                mode=self.mode,
+            )
+            out.append(Record(QualitySample(role=d.sender, data=data)))
         return out
 
     def _render(self, outputs: list[PolicyOutput]) -> list[Advice | Record]:
@@ -225,22 +239,23 @@ class CallAdvisor:
                         )
                         out.append(Advice(to, frame))
                     to_names = ",".join(r.value for r in s.to)
-                    data = {"id": s.id, "mode": s.mode.value, "cause": s.cause.value, "to": to_names}
-                    out.append(Record("suggested", s.at_fault, data))
+                    data = SuggestedData(id=s.id, mode=s.mode, cause=s.cause.value, to=to_names)
+                    out.append(Record(Suggested(role=s.at_fault, data=data)))
                 case Withdraw(suggestion=s):
                     out += [Advice(to, WithdrawFrame(id=s.id)) for to in s.to]
-                    out.append(Record("withdrawn", s.at_fault, {"id": s.id, "mode": s.mode.value}))
+                    taken_back = WithdrawnData(id=s.id, mode=s.mode)
+                    out.append(Record(Withdrawn(role=s.at_fault, data=taken_back)))
                 case Switch() as switch:
                     for to in Role:
                         notice = ModeChanged(
                             mode=switch.mode, by=switch.by, reason=self._words.switched(switch, to)
                         )
                         out.append(Advice(to, notice))
-                    data = {
-                        "mode": switch.mode.value,
-                        "previous": switch.previous.value,
-                        "cause": switch.cause.value,
-                        "by": switch.by.value if switch.by else "policy",
-                    }
-                    out.append(Record("mode", switch.at_fault or switch.by, data))
+                    switched = ModeData(
+                        mode=switch.mode,
+                        previous=switch.previous,
+                        cause=switch.cause.value,
+                        by=switch.by.value if switch.by else "policy",
+                    )
+                    out.append(Record(ModeSwitched(role=switch.at_fault or switch.by, data=switched)))
         return out

@@ -172,6 +172,33 @@ class Settings(BaseSettings):
     it sends itself (peer-reflexive). For labs. Metadata endpoints, ``0.0.0.0/8``, multicast and
     broadcast are never contacted (``media/remote_candidates.py``)."""
 
+    webhook_allow_hosts: list[str] = Field(default_factory=list)
+    """Webhook endpoint hosts (``"hooks.internal"`` or ``"10.0.0.5:8080"``) that may be at loopback,
+    private or link-local addresses, JSON: ``["hooks.internal"]``. Outside development such addresses
+    are refused when the endpoint is registered and again at each delivery (SSRF); metadata
+    endpoints, multicast and broadcast never. In development any loopback or private host is allowed."""
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 86400.0], min_length=1
+    )
+    """Seconds before each retry of a failed delivery (each ±20 % at random, so a recovering receiver
+    is not hit by every retry at once); after the last, the delivery is ``failed``. The default is
+    Standard Webhooks' and Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h (about 42 hours)."""
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    """Seconds a receiver has to answer a delivery (connect, send, answer)."""
+    webhook_disable_after_s: float = Field(default=3 * 86400.0, gt=0)
+    """An endpoint whose deliveries have all failed for this long (3 days) is disabled, and says why."""
+    webhook_max_in_flight: int = Field(default=16, ge=1, le=256)
+    """Deliveries in progress at once (to all endpoints together)."""
+    no_show_grace_s: float = Field(default=600.0, ge=0)
+    """Default seconds after a room's start by which someone who has not come is a no-show (a room
+    can set its own: ``no_show_after_s``)."""
+    attendance_check_s: float = Field(default=5.0, gt=0)
+    """Seconds between checks of the attendance timers (no-shows, waiting): their events are at most
+    this late."""
+    waiting_after_s: float = Field(default=300.0, gt=0)
+    """Seconds someone may wait alone for the other (from the start at the earliest) before the
+    platform is told (``participant.waiting``), so it can nudge the late one."""
+
     host: str = "127.0.0.1"
     port: int = 8000
     allow_remote_dev: bool = False

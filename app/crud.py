@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import ApiKey, Event, Participant, Room, RoomState
+from signaling.events import RoomEvent, parse_event
 from signaling.messages import Role
 
 __all__ = [
@@ -32,12 +34,14 @@ __all__ = [
     "get_room_and_participants",
     "list_api_keys",
     "list_events",
+    "list_events_of_rooms",
     "list_rooms",
     "live_room_ids",
     "new_api_key",
     "new_room_id",
     "revoke_api_key",
     "rooms_with_pin",
+    "rooms_with_timers_due",
     "set_live",
     "update_room",
 ]
@@ -301,10 +305,53 @@ async def count_events_since(
 
 async def list_events(
     session: AsyncSession, *, room_id: str, after: int | None = None, limit: int | None = None
-) -> list[Event]:
-    """A room's events, oldest first: every one, or up to ``limit`` of those with an id above ``after``."""
-    query = select(Event).where(Event.room_id == room_id)
+) -> list[RoomEvent]:
+    """A room's events, oldest first: every one, or up to ``limit`` of those with an id above ``after``;
+    each as its typed model (one this version does not know as ``UnknownEvent``)."""
+    table = Event.__table__  # type: ignore[attr-defined]
+    columns = (table.c.id, table.c.type, table.c.role, table.c.at, table.c.data)
+    query = core_select(*columns).where(table.c.room_id == room_id)
     if after is not None:
-        query = query.where(col(Event.id) > after)
-    result = await session.exec(query.order_by(col(Event.id)).limit(limit))
-    return list(result)
+        query = query.where(table.c.id > after)
+    connection = await session.connection()
+    rows = await connection.execute(query.order_by(table.c.id).limit(limit))
+    return [parse_event(dict(row._mapping)) for row in rows]
+
+
+async def list_events_of_rooms(
+    session: AsyncSession, *, room_ids: Sequence[str]
+) -> dict[str, list[RoomEvent]]:
+    """Several rooms' events in one query, each room's oldest first (typed, as :func:`list_events`)."""
+    if not room_ids:
+        return {}
+    table = Event.__table__  # type: ignore[attr-defined]
+    columns = (table.c.room_id, table.c.id, table.c.type, table.c.role, table.c.at, table.c.data)
+    query = core_select(*columns).where(table.c.room_id.in_(room_ids)).order_by(table.c.id)
+    out: dict[str, list[RoomEvent]] = {}
+    for row in await (await session.connection()).execute(query):
+        fields = dict(row._mapping)
+        out.setdefault(fields.pop("room_id"), []).append(parse_event(fields))
+    return out
+
+
+async def rooms_with_timers_due(
+    session: AsyncSession, *, now: datetime, default_grace_s: float, since: datetime, exclude: set[str]
+) -> list[str]:
+    """Rooms not ended whose no-show grace period (their own, or ``default_grace_s``) is over by
+    ``now`` without a verdict yet, or that expired without an ``expired`` event (nobody was in them),
+    having started (expired) after ``since``; less ``exclude``."""
+    no_show = select(Event.room_id).where(Event.type == "no_show")
+    over = select(Event.room_id).where(col(Event.type).in_(("expired", "ended")))
+    query = select(Room.id, Room.starts_at, Room.expires_at, Room.no_show_after_s).where(
+        col(Room.ended_at).is_(None),
+        or_(
+            and_(col(Room.starts_at) > since, col(Room.starts_at) <= now, col(Room.id).not_in(no_show)),
+            and_(col(Room.expires_at) > since, col(Room.expires_at) <= now, col(Room.id).not_in(over)),
+        ),
+    )
+    out = []
+    for room_id, starts_at, expires_at, grace_s in await session.exec(query):
+        grace = timedelta(seconds=default_grace_s if grace_s is None else grace_s)
+        if room_id not in exclude and (starts_at + grace <= now or expires_at <= now):
+            out.append(room_id)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,9 @@ from typing import Any
 from app import crud
 from app.db import Database
 from app.models import utcnow
-from signaling.messages import Role
+from app.webhooks import store
+from app.webhooks.outbox import Outbox
+from signaling.events import RoomEvent, event_row
 
 __all__ = ["EventLog"]
 
@@ -39,10 +41,13 @@ class EventLog:
         db: Database,
         *,
         flush_interval_s: float,
-        observe: Callable[[str, Mapping[str, Any]], None] | None = None,
+        observe: Callable[[RoomEvent], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
-        """``observe(type, data)`` is told of every event as it is recorded (metrics count them)."""
+        """``observe(event)`` is told of every event as it is recorded (metrics count them); the
+        ``outbox`` writes each batch's webhook messages in the batch's transaction."""
         self._db = db
+        self._outbox = outbox
         self._observe = observe
         self._interval = flush_interval_s
         self._events: list[dict[str, Any]] = []
@@ -52,15 +57,12 @@ class EventLog:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
-    def record(
-        self, *, room_id: str, type: str, role: Role | None = None, data: dict[str, Any] | None = None
-    ) -> None:
-        self._events.append(
-            {"room_id": room_id, "type": type, "role": role, "data": data or {}, "at": utcnow()}
-        )
+    def record(self, room_id: str, event: RoomEvent) -> None:
+        """Store ``event`` of room ``room_id`` with the next flush, stamped now."""
+        self._events.append({"room_id": room_id, **event_row(event), "at": utcnow()})
         self._wake.set()
         if self._observe is not None:
-            self._observe(type, data or {})
+            self._observe(event)
 
     def mark_live(self, room_id: str, live: bool) -> None:
         self._live.append(_LiveChange(room_id, live, utcnow()))
@@ -72,6 +74,8 @@ class EventLog:
             changes, self._live = self._live, []
             if not events and not changes:
                 return
+            rooms = {str(e["room_id"]) for e in events}
+            messages: list[dict[str, Any]] = []
             try:
                 async with self._db.session() as session:  # one transaction, one commit, per batch
                     # In order, a statement per run of changes of one kind (rooms seldom flip twice
@@ -82,12 +86,23 @@ class EventLog:
                             await crud.set_live_many(session, since=[(c.room_id, c.at) for c in run_])
                         else:
                             await crud.clear_live_many(session, room_ids=[c.room_id for c in run_])
-                    await crud.add_events(session, events=events)
+                    if self._outbox is None:
+                        await crud.add_events(session, events=events)
+                    else:
+                        async with self._outbox.lock:
+                            await self._outbox.prepare(session, rooms)  # from what is stored before
+                            await crud.add_events(session, events=events)
+                            messages = self._outbox.messages(events)
+                            await store.add_messages(session, rows=messages)
                     await session.commit()
             except Exception:
                 log.exception("could not write %d events; keeping them for the next flush", len(events))
                 self._events[:0], self._live[:0] = events, changes
+                if self._outbox is not None:
+                    self._outbox.forget(rooms)  # they saw events that were not stored
                 raise
+            if messages and self._outbox is not None:
+                self._outbox.sent()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="duet-event-log")

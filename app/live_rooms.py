@@ -21,13 +21,14 @@ from app.config import Settings, policy_config
 from app.db import Database
 from app.event_log import EventLog
 from app.metrics import Metrics
-from app.models import Event, Participant
+from app.models import Participant
 from app.models import Room as RoomRecord
 from app.room_restore import mode_at_last, present_at_last
 from app.socket_writer import Socket, SocketWriter, WriterState
 from app.tokens import JoinClaims, JoinTokens
 from app.turn import ice_servers_for
 from media.fallback_policy import RoomPolicy
+from signaling.events import RoomEvent
 from signaling.messages import (
     CallMode,
     ClientMessage,
@@ -265,11 +266,20 @@ class LiveRooms:
         self._metrics.slow_consumers.inc()
         self.disconnect(conn)
 
-    def end(self, room_id: str) -> None:
-        """The room was ended through the API: tell and disconnect whoever is there."""
+    def end(self, room_id: str, *, reason: str | None = None) -> bool:
+        """The room was ended through the API: tell and disconnect whoever is there. Whether the room
+        was here (it then recorded ``ended``)."""
         room = self._rooms.get(room_id)
-        if room is not None and room.phase is not RoomPhase.CLOSED:
-            self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended."))
+        if room is None or room.phase is RoomPhase.CLOSED:
+            return False
+        self._run(room, room.close(ErrorCode.ROOM_ENDED, "The session has ended.", reason=reason))
+        return True
+
+    def reschedule(self, room_id: str, *, starts_at: datetime, expires_at: datetime) -> None:
+        """The room's times changed through the API: a room in memory expires at the new time."""
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.expires_at = expires_at.timestamp()
 
     def phone_changed(self, room_id: str, frame: PhoneLeg) -> None:
         """Someone's phone leg changed (the phone bridge says so): tell whoever is connected.
@@ -435,7 +445,7 @@ class LiveRooms:
                 self._rooms[room_id] = loaded
         return outcomes
 
-    def _built(self, record: RoomRecord, people: dict[Role, Participant], events: list[Event]) -> Room:
+    def _built(self, record: RoomRecord, people: dict[Role, Participant], events: list[RoomEvent]) -> Room:
         settings = self._settings
         # A process that restarted lost who was connected and the call's mode: the events say. The
         # seats of those who were here are held, so their rejoins resume the call in the same mode.
@@ -477,8 +487,8 @@ class LiveRooms:
                     self.send(conn, message)
                 case Close(conn, code, reason):
                     self.close(conn, code, reason)
-                case Record(type_, role, data):
-                    self._events.record(room_id=room_id, type=type_, role=role, data=dict(data))
+                case Record(event):
+                    self._events.record(room_id, event)
         if room.anyone_connected or self._rooms.get(room_id) is not room:
             return
         if room.is_empty:  # a seat held for a reconnect keeps the room (and its advisor) here

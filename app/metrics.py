@@ -18,6 +18,16 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from signaling.events import (
+    ModeSwitched,
+    PhoneFailed,
+    PhoneJoined,
+    PhoneLeft,
+    QualitySample,
+    RoomEvent,
+    Suggested,
+)
+
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -29,9 +39,6 @@ _DB_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 LAG_PROBE_S = 0.25
 """How often (seconds) the event-loop lag is sampled: a sleep of this length that wakes late."""
-
-_COUNTED_EVENTS = {"quality", "suggested", "mode", "phone.joined", "phone.left", "phone.failed"}
-"""Room events that metrics count (see :meth:`Metrics.event`)."""
 
 
 class _Callbacks(Collector):
@@ -125,19 +132,18 @@ class Metrics:
             child = self._out[type_] = self.frames_out.labels(type_)
         child.inc()
 
-    def event(self, type_: str, data: Mapping[str, Any]) -> None:
+    def event(self, event: RoomEvent) -> None:
         """A room event was recorded: count the ones that say how calls go."""
-        if type_ not in _COUNTED_EVENTS:
-            return
-        if type_ == "quality":
-            self.quality.labels("audio", str(data.get("audio"))).inc()
-            self.quality.labels("video", str(data.get("video"))).inc()
-        elif type_ == "suggested":
-            self.suggestions.labels(str(data.get("mode")), str(data.get("cause"))).inc()
-        elif type_ == "mode":
-            self.mode_switches.labels(str(data.get("mode")), str(data.get("cause"))).inc()
-        else:
-            self.phone_legs.labels(type_.removeprefix("phone."), str(data.get("via"))).inc()
+        match event:
+            case QualitySample(data=data):
+                self.quality.labels("audio", data.audio.value).inc()
+                self.quality.labels("video", data.video.value).inc()
+            case Suggested(data=data):
+                self.suggestions.labels(data.mode.value, data.cause).inc()
+            case ModeSwitched(data=data):
+                self.mode_switches.labels(data.mode.value, data.cause).inc()
+            case PhoneJoined(data=data) | PhoneLeft(data=data) | PhoneFailed(data=data):
+                self.phone_legs.labels(event.type.removeprefix("phone."), data.via).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from app.phone.numbers import is_e164
 from media.fallback_policy import RoomPolicy
+from signaling.events import RoomEvent
 from signaling.messages import Role
 
 __all__ = [
@@ -21,13 +22,13 @@ __all__ = [
     "DialIn",
     "Event",
     "EventPage",
-    "EventPublic",
     "JoinUrls",
     "Participant",
     "ParticipantPublic",
     "PersonCreate",
     "Room",
     "RoomCreate",
+    "RoomEnd",
     "RoomPage",
     "RoomPublic",
     "RoomState",
@@ -144,6 +145,11 @@ class Room(SQLModel, table=True):
     """``prompt``, ``auto`` or ``off`` (see ``media.fallback_policy.RoomPolicy``)."""
     dial_in_pin: str | None = Field(default=None, max_length=12, index=True)
     """PIN on the deployment's phone bridge, when it has one; unique among rooms not ended."""
+    schedule_sequence: int = Field(default=0)
+    """The calendar invite's ``SEQUENCE``: 0 when made, one more on each reschedule."""
+    no_show_after_s: float | None = Field(default=None)
+    """Seconds after ``starts_at`` by which someone who has not come is a no-show (``None``: the
+    deployment's ``DUET_NO_SHOW_GRACE_S``)."""
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
     """The key that created the room: only it (and admin keys) see the room. ``None`` for rooms made
     without a key (before revision 0004, the development demo room): only admin keys see those."""
@@ -238,6 +244,16 @@ years) or taking its early-join minutes then never overflows a datetime (year 99
 every database and a JWT's ``exp`` hold it."""
 
 
+def _aware_time(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-12-01T15:00:00Z")
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValueError("give a time from 1970 to 2099, e.g. 2026-12-01T15:00:00Z")
+    return value
+
+
 class RoomCreate(_Api):
     """Body of ``POST /v1/rooms``."""
 
@@ -255,24 +271,34 @@ class RoomCreate(_Api):
         default=RoomPolicy.PROMPT,
         description="when the link fails: prompt (ask people), auto (switch and tell), off (indicator only)",
     )
+    no_show_grace_minutes: float | None = PydField(
+        default=None,
+        ge=0,
+        le=1440,
+        description="minutes after starts_at by which someone who has not come is a no-show"
+        " (default: the deployment's, 10)",
+    )
 
-    @field_validator("starts_at", "expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-12-01T15:00:00Z")
-        if not EARLIEST_TIME <= value < LATEST_TIME:
-            raise ValueError("give a time from 1970 to 2099, e.g. 2026-12-01T15:00:00Z")
-        return value
+    _times = field_validator("starts_at", "expires_at")(_aware_time)
 
 
 class RoomUpdate(_Api):
-    """Body of ``PATCH /v1/rooms/{id}``."""
+    """Body of ``PATCH /v1/rooms/{id}``: only what is given changes."""
 
     title: str | None = PydField(default=None, min_length=1, max_length=200)
     fallback_policy: RoomPolicy | None = None
+    starts_at: datetime | None = PydField(
+        default=None, description="reschedule: the new start (the join links stay valid)"
+    )
+    expires_at: datetime | None = PydField(default=None, description="reschedule: the new end")
+
+    _times = field_validator("starts_at", "expires_at")(_aware_time)
+
+
+class RoomEnd(_Api):
+    """Body of ``POST /v1/rooms/{id}/end`` (optional). Ending before the start cancels the session."""
+
+    reason: str | None = PydField(default=None, max_length=200, description="why, for the webhook and report")
 
 
 class ParticipantPublic(BaseModel):
@@ -306,6 +332,8 @@ class RoomPublic(BaseModel):
     ended_at: datetime | None
     metadata: dict[str, Any]
     fallback_policy: RoomPolicy
+    no_show_grace_minutes: float | None
+    """``null``: the deployment's default."""
     dial_in: DialIn | None
     join_urls: JoinUrls
 
@@ -317,17 +345,9 @@ class RoomPage(BaseModel):
     offset: int
 
 
-class EventPublic(BaseModel):
-    id: int
-    type: str
-    role: Role | None
-    at: datetime
-    data: dict[str, Any]
-
-
 class EventPage(BaseModel):
     """One page of a room's events, oldest first."""
 
-    items: list[EventPublic]
+    items: list[RoomEvent]
     next: int | None = None
     """Pass as ``after`` to get the following page; ``None`` on the last page."""

@@ -7,15 +7,41 @@ from statistics import fmean
 
 from pydantic import BaseModel
 
-from app.models import Event, EventPublic
+from app.webhooks.catalogue import Attendance
+from signaling.events import (
+    Accepted,
+    Declined,
+    Ended,
+    Expired,
+    Joined,
+    Left,
+    ModeSwitched,
+    PhoneCalling,
+    PhoneFailed,
+    PhoneJoined,
+    PhoneLeft,
+    QualitySample,
+    Reconnected,
+    RoomEvent,
+    Suggested,
+    Withdrawn,
+)
 from signaling.messages import CallMode, Role
 
 __all__ = ["ParticipantReport", "ScoreSummary", "SessionReport", "session_report"]
 
-_TIMELINE = {"suggested", "accepted", "declined", "withdrawn", "mode"}
-_PHONE = {"phone.calling", "phone.joined", "phone.left", "phone.failed"}
-"""The phone bridge's events (issue 4): they are in the timeline too."""
-_END = {"ended", "expired"}
+_TIMELINE = (
+    Suggested,
+    Accepted,
+    Declined,
+    Withdrawn,
+    ModeSwitched,
+    PhoneCalling,
+    PhoneJoined,
+    PhoneLeft,
+    PhoneFailed,
+)
+"""Every suggestion, decision and mode change, and the phone bridge's calls (issue 4)."""
 
 
 class ScoreSummary(BaseModel):
@@ -41,8 +67,10 @@ class SessionReport(BaseModel):
     duration_s: float
     time_in_mode_s: dict[CallMode, float]
     participants: list[ParticipantReport]
-    timeline: list[EventPublic]
+    timeline: list[RoomEvent]
     """Every suggestion, decision and mode change, and every phone call on the bridge, oldest first."""
+    attendance: Attendance | None = None
+    """Who came, how late, for how long, together, in each mode, on the phone; the no-show verdict."""
 
 
 def _summary(values: list[float]) -> ScoreSummary:
@@ -52,41 +80,35 @@ def _summary(values: list[float]) -> ScoreSummary:
 
 
 def session_report(
-    *, room_id: str, names: dict[Role, str], events: list[Event], now: datetime
+    *, room_id: str, names: dict[Role, str], events: list[RoomEvent], now: datetime
 ) -> SessionReport:
-    joined = [e.at for e in events if e.type in ("joined", "reconnected", "phone.joined")]
+    joined = [e.at for e in events if isinstance(e, Joined | Reconnected | PhoneJoined) and e.at]
     started = min(joined) if joined else None
-    ended = next((e.at for e in events if e.type in _END), None)
+    ended = next((e.at for e in events if isinstance(e, Ended | Expired)), None)
     if ended is None and events and not _anyone_here(events):
-        left = [e.at for e in events if e.type in ("left", "phone.left")]
+        left = [e.at for e in events if isinstance(e, Left | PhoneLeft) and e.at]
         ended = max(left) if left else None
     stop = ended or now
     modes = dict.fromkeys(CallMode, 0.0)
     if started is not None:
         mode, since = CallMode.VIDEO, started
         for e in events:
-            if e.type == "mode" and e.at >= started:
+            if isinstance(e, ModeSwitched) and e.at and e.at >= started:
                 modes[mode] += (e.at - since).total_seconds()
-                mode, since = CallMode(str(e.data["mode"])), e.at
+                mode, since = e.data.mode, e.at
         modes[mode] += max(0.0, (stop - since).total_seconds())
     participants = []
     for role in Role:
-        samples = [e.data for e in events if e.type == "quality" and e.role is role]
+        samples = [e.data for e in events if isinstance(e, QualitySample) and e.role is role]
         participants.append(
             ParticipantReport(
                 role=role,
                 name=names[role],
-                mos=_summary([float(d["mos"]) for d in samples if d.get("mos") is not None]),
-                video_score=_summary(
-                    [float(d["video_score"]) for d in samples if d.get("video_score") is not None]
-                ),
+                mos=_summary([d.mos for d in samples if d.mos is not None]),
+                video_score=_summary([d.video_score for d in samples if d.video_score is not None]),
             )
         )
-    timeline = [
-        EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data)
-        for e in events
-        if e.type in _TIMELINE or e.type in _PHONE
-    ]
+    timeline = [e for e in events if isinstance(e, _TIMELINE)]
     return SessionReport(
         room_id=room_id,
         started_at=started,
@@ -98,18 +120,17 @@ def session_report(
     )
 
 
-def _anyone_here(events: list[Event]) -> bool:
+def _anyone_here(events: list[RoomEvent]) -> bool:
     """Whether someone is still connected, by browser or by phone."""
     present: set[tuple[str, Role]] = set()
     for e in events:
-        if e.role is None:
-            continue
-        if e.type in ("joined", "reconnected"):
-            present.add(("web", e.role))
-        elif e.type == "left":
-            present.discard(("web", e.role))
-        elif e.type == "phone.joined":
-            present.add(("phone", e.role))
-        elif e.type == "phone.left":
-            present.discard(("phone", e.role))
+        match e:
+            case Joined(role=role) | Reconnected(role=role):
+                present.add(("web", role))
+            case Left(role=role):
+                present.discard(("web", role))
+            case PhoneJoined(role=role):
+                present.add(("phone", role))
+            case PhoneLeft(role=role):
+                present.discard(("phone", role))
     return bool(present)

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
+from app.attendance import SessionTracker
+from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound
 from app.models import (
     MAX_METADATA_BYTES,
@@ -22,7 +24,6 @@ from app.models import (
     ApiKey,
     DialIn,
     EventPage,
-    EventPublic,
     JoinUrls,
     Participant,
     ParticipantPublic,
@@ -37,6 +38,7 @@ from app.models import (
 from app.report import SessionReport, session_report
 from app.services import Services
 from media.fallback_policy import RoomPolicy
+from signaling.events import Ended, EndedData, Rescheduled, Scheduled, ScheduleData
 from signaling.messages import Role
 
 __all__ = [
@@ -82,6 +84,7 @@ def to_public(services: Services, room: Room, people: dict[Role, Participant], n
         ended_at=room.ended_at,
         metadata=room.meta,
         fallback_policy=RoomPolicy(room.fallback_policy),
+        no_show_grace_minutes=None if room.no_show_after_s is None else room.no_show_after_s / 60,
         dial_in=dial_in,
         join_urls=JoinUrls(
             host=join_url(services, room, Role.HOST), guest=join_url(services, room, Role.GUEST)
@@ -96,13 +99,7 @@ async def create_room(
     settings, now = services.settings, datetime.now(UTC)
     starts_at = body.starts_at or now
     expires_at = body.expires_at or starts_at + timedelta(seconds=settings.room_default_ttl_s)
-    if expires_at <= max(now, starts_at):
-        raise Invalid("expires_at must be after starts_at and in the future.", code="invalid_expiry")
-    if expires_at - starts_at > timedelta(seconds=settings.room_max_ttl_s):
-        raise Invalid(
-            f"A room may last at most {settings.room_max_ttl_s} seconds from its start.",
-            code="invalid_expiry",
-        )
+    _check_times(settings, starts_at, expires_at, now)
     if _json_size(body.metadata) > MAX_METADATA_BYTES:
         raise Invalid(
             f"metadata may hold at most {MAX_METADATA_BYTES} bytes of JSON.", code="metadata_too_large"
@@ -115,6 +112,7 @@ async def create_room(
         expires_at=expires_at,
         meta=body.metadata,
         fallback_policy=body.fallback_policy.value,
+        no_show_after_s=None if body.no_show_grace_minutes is None else body.no_show_grace_minutes * 60,
         api_key_id=api_key.id,
     )
     people = {
@@ -127,7 +125,19 @@ async def create_room(
         )
     except crud.PinsExhausted:
         raise Conflict("Could not find a free phone PIN; try again.", code="pin_exhausted") from None
+    times = ScheduleData(starts_at=starts_at, expires_at=expires_at, sequence=0)
+    services.events.record(room.id, Scheduled(data=times))
     return to_public(services, room, people, now)
+
+
+def _check_times(settings: Settings, starts_at: datetime, expires_at: datetime, now: datetime) -> None:
+    if expires_at <= max(now, starts_at):
+        raise Invalid("expires_at must be after starts_at and in the future.", code="invalid_expiry")
+    if expires_at - starts_at > timedelta(seconds=settings.room_max_ttl_s):
+        raise Invalid(
+            f"A room may last at most {settings.room_max_ttl_s} seconds from its start.",
+            code="invalid_expiry",
+        )
 
 
 def _pins(draws: int = PIN_DRAWS) -> Iterator[str]:
@@ -139,7 +149,9 @@ def _pins(draws: int = PIN_DRAWS) -> Iterator[str]:
 async def update_room(
     services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str, body: RoomUpdate
 ) -> RoomPublic:
-    """Change a room's title or fallback policy; a live room follows the new policy at once."""
+    """Change a room's title, fallback policy or times; a live room follows at once. New times
+    (a reschedule) keep both join links valid, move the no-show timers, grow the calendar invite's
+    SEQUENCE and send ``session.rescheduled``."""
     room = await _room_or_404(session, caller, room_id)
     now = datetime.now(UTC)
     if room_state(room, now) in (RoomState.ENDED, RoomState.EXPIRED):
@@ -150,7 +162,19 @@ async def update_room(
     if body.fallback_policy is not None:
         changes["fallback_policy"] = body.fallback_policy.value
         services.live.set_policy(room_id, body.fallback_policy)
+    moved = None
+    if body.starts_at is not None or body.expires_at is not None:
+        starts_at = body.starts_at or room.starts_at
+        expires_at = body.expires_at or room.expires_at
+        if (starts_at, expires_at) != (room.starts_at, room.expires_at):
+            _check_times(services.settings, starts_at, expires_at, now)
+            sequence = room.schedule_sequence + 1
+            changes.update(starts_at=starts_at, expires_at=expires_at, schedule_sequence=sequence)
+            moved = ScheduleData(starts_at=starts_at, expires_at=expires_at, sequence=sequence)
     room = await crud.update_room(session, room=room, changes=changes)
+    if moved is not None:
+        services.live.reschedule(room_id, starts_at=moved.starts_at, expires_at=moved.expires_at)
+        services.events.record(room_id, Rescheduled(data=moved))
     people = await crud.get_participants(session, room_ids=[room.id])
     return to_public(services, room, people[room.id], now)
 
@@ -202,8 +226,11 @@ async def list_rooms(
     return RoomPage(items=items, total=total, limit=limit, offset=offset)
 
 
-async def end_room(services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str) -> RoomPublic:
+async def end_room(
+    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str, reason: str | None = None
+) -> RoomPublic:
     """End a room: nobody can join any more, and whoever is connected is told and disconnected.
+    Ending it before its start cancels it (``session.ended`` says ``cancelled``, with ``reason``).
 
     Ending an ended room is allowed and changes nothing (idempotent); an expired room is over already.
     """
@@ -213,7 +240,8 @@ async def end_room(services: Services, session: AsyncSession, *, caller: ApiKey,
     if state is RoomState.EXPIRED:
         raise Conflict("This room has expired already.", code="room_expired")
     if state is not RoomState.ENDED:
-        services.live.end(room_id)
+        if not services.live.end(room_id, reason=reason):  # not in memory: nobody to disconnect
+            services.events.record(room_id, Ended(data=EndedData(reason=reason)))
         await services.events.flush()
         room = await crud.end_room(session, room=room, now=now)
         if services.phone is not None:
@@ -237,7 +265,7 @@ async def room_events(
     events = await crud.list_events(session, room_id=room_id, after=after, limit=limit + 1)
     page = events[:limit]
     return EventPage(
-        items=[EventPublic(id=e.id or 0, type=e.type, role=e.role, at=e.at, data=e.data) for e in page],
+        items=page,
         next=page[-1].id if len(events) > limit else None,
     )
 
@@ -250,4 +278,9 @@ async def room_report(
     people = (await crud.get_participants(session, room_ids=[room.id]))[room.id]
     events = await crud.list_events(session, room_id=room_id)
     names = {role: person.name for role, person in people.items()}
-    return session_report(room_id=room.id, names=names, events=events, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    tracker = SessionTracker(services.webhooks.outbox.facts(room, names))
+    for event in events:
+        tracker.apply(event)
+    report = session_report(room_id=room.id, names=names, events=events, now=now)
+    return report.model_copy(update={"attendance": tracker.attendance(now)})

@@ -14,6 +14,7 @@ from app.metrics import Metrics
 from app.phone.bridge import PhoneBridge
 from app.phone.providers import AsgiApp, build_provider
 from app.tokens import JoinTokens
+from app.webhooks.service import Webhooks
 
 __all__ = ["Services"]
 
@@ -26,6 +27,8 @@ class Services:
     events: EventLog
     live: LiveRooms
     metrics: Metrics
+    webhooks: Webhooks
+    """The outbox, the delivery worker and the attendance timers."""
     phone: PhoneBridge | None = None
     """The phone bridge, when ``DUET_PHONE_PROVIDER`` names one."""
     draining: bool = False
@@ -42,7 +45,11 @@ class Services:
         secret = signing_secret(settings)
         previous = settings.secret_key_previous
         tokens = JoinTokens(secret, previous=previous.get_secret_value() if previous else None)
-        events = EventLog(db, flush_interval_s=settings.event_flush_interval_s, observe=metrics.event)
+        outbox = Webhooks.outbox_for(settings)
+        events = EventLog(
+            db, flush_interval_s=settings.event_flush_interval_s, observe=metrics.event, outbox=outbox
+        )
+        webhooks = Webhooks(settings, db, outbox, events)
         live = LiveRooms(settings=settings, db=db, tokens=tokens, events=events, metrics=metrics)
         provider = build_provider(settings, app=app)
         phone = (
@@ -75,6 +82,7 @@ class Services:
             metrics=metrics,
             phone=phone,
             echo=echo,
+            webhooks=webhooks,
         )
 
     async def start(self) -> None:
@@ -84,6 +92,7 @@ class Services:
             await crud.clear_live(session)  # nobody is connected to a process that just started
             await session.commit()
         self.events.start()
+        self.webhooks.start()
         self.live.start(restorable=was_live)
         self.metrics.start()
 
@@ -95,5 +104,6 @@ class Services:
         if self.phone is not None:
             await self.phone.close()
         await self.live.stop()
+        await self.webhooks.close()
         await self.events.close()
         await self.db.dispose()

@@ -57,11 +57,16 @@ class JoinTokens:
         claims = {"aud": _AUDIENCE, "rid": room_id, "role": role.value, "exp": expires_at}
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM, headers={"kid": self._kid})
 
-    def verify(self, token: str, *, room_id: str, now: datetime | None = None) -> JoinClaims:
-        """Return the claims of a valid token for ``room_id``; raise :class:`InvalidToken` otherwise."""
-        claims = self._decode(token, verify_exp=now is None)
+    def verify(
+        self, token: str, *, room_id: str, now: datetime | None = None, check_expiry: bool = True
+    ) -> JoinClaims:
+        """Return the claims of a valid token for ``room_id``; raise :class:`InvalidToken` otherwise.
+
+        ``check_expiry=False``: the token's own ``exp`` is not checked, for a caller that checks the
+        room's current expiry instead (a rescheduled room keeps its join links)."""
+        claims = self._decode(token, verify_exp=check_expiry and now is None)
         expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
-        if now is not None and now >= expires_at:
+        if check_expiry and now is not None and now >= expires_at:
             raise InvalidToken("this join link has expired")
         if claims["rid"] != room_id:
             raise InvalidToken("this join link is for another room")

@@ -75,6 +75,8 @@ class Figures:
 
     kind: str
     sessions: int
+    variant: str
+    """Extra load beside the sessions: ``+1 stalled`` (a pair whose host stops reading), ``+4 pre-call``."""
     ws: str
     """The ``--ws`` choice this run was made with (``default``: the server's own)."""
     layer: str
@@ -107,7 +109,20 @@ class Figures:
         return sum(self.generator["unexpectedCloses"].values())
 
 
-async def run(kind: str, ws: str, args: argparse.Namespace, sessions: int) -> Figures:
+@dataclass(frozen=True)
+class Extra:
+    """Load beside the measured sessions: pairs whose host stops reading, pre-call tests running."""
+
+    stalled: int = 0
+    precall: int = 0
+
+    @property
+    def label(self) -> str:
+        stalled = [f"+{self.stalled} stalled"] * bool(self.stalled)
+        return " ".join(stalled + [f"+{self.precall} pre-call"] * bool(self.precall))
+
+
+async def run(kind: str, ws: str, args: argparse.Namespace, sessions: int, extra: Extra = Extra()) -> Figures:
     with tempfile.TemporaryDirectory(prefix="duet-node-load-") as folder:
         server = Server(
             kind,
@@ -119,16 +134,19 @@ async def run(kind: str, ws: str, args: argparse.Namespace, sessions: int) -> Fi
         )
         await server.start()
         try:
-            return await _measure(server, ws, Path(folder), args, sessions)
+            return await _measure(server, ws, Path(folder), args, sessions, extra)
         finally:
             await server.stop()
 
 
-async def _measure(server: Server, ws: str, folder: Path, args: argparse.Namespace, sessions: int) -> Figures:
+async def _measure(
+    server: Server, ws: str, folder: Path, args: argparse.Namespace, sessions: int, extra: Extra
+) -> Figures:
     made = time.monotonic()
-    rooms = await server.make_rooms(sessions)
+    rooms = await server.make_rooms(extra.stalled + sessions + extra.precall)
+    rooms, checked = rooms[: extra.stalled + sessions], rooms[extra.stalled + sessions :]
     if server.kind == "duet":
-        print(f"  {sessions} rooms made in {time.monotonic() - made:.1f} s", flush=True)
+        print(f"  {len(rooms) + len(checked)} rooms made in {time.monotonic() - made:.1f} s", flush=True)
     plan = folder / "plan.json"
     url = server.url.replace("http://", "ws://")
     plan.write_text(
@@ -139,8 +157,11 @@ async def _measure(server: Server, ws: str, folder: Path, args: argparse.Namespa
         args.node, str(LOADGEN / "loadgen.mjs"), "--plan", str(plan), "--rate", str(args.rate),
         "--duration", str(args.duration), "--settle", str(args.settle),
         "--stats-every", str(args.stats_every), "--ping-every", str(args.ping_every),
+        "--stalled", str(extra.stalled),
     ] + ["--deflate"] * args.client_deflate  # fmt: skip
-    print(f"  {server.kind} ({server.layer}): {2 * sessions} sockets at {args.rate:g}/s", flush=True)
+    what = f"{server.kind} ({server.layer}) {extra.label}"
+    print(f"  {what}: {2 * sessions} sockets at {args.rate:g}/s", flush=True)
+    precall: asyncio.Task[list[str]] | None = None
     node = await asyncio.create_subprocess_exec(
         *command,
         stdout=asyncio.subprocess.PIPE,
@@ -166,6 +187,10 @@ async def _measure(server: Server, ws: str, folder: Path, args: argparse.Namespa
             steady["gc"] = read_gc_log(server.gc_log)
             if args.py_spy and server.kind == "duet":
                 spy = await start_py_spy(server.pid, args.duration - 1, args.py_spy)
+            if checked:
+                until = time.monotonic() + args.duration
+                urls = [f"{server.url}/s/{room}#t={host}" for room, host, _ in checked]
+                precall = asyncio.create_task(_precall_tests(server, urls, until))
         elif line.startswith("PHASE steady-end"):
             steady.update(cpu_to=cpu_seconds(server.pid), to=time.monotonic(), wall_to=time.time())
             steady.update(busy_to=machine_busy_seconds(), load_to=os.getloadavg()[0])
@@ -176,6 +201,7 @@ async def _measure(server: Server, ws: str, folder: Path, args: argparse.Namespa
     await echo
     if result is None or "cpu_to" not in steady:
         raise RuntimeError(f"the generator ended without a result (exit {node.returncode})")
+    verdicts = await precall if precall is not None else []
     await asyncio.sleep(0.6)  # the gc log is written every 0.5 s
     gc_log = read_gc_log(server.gc_log)
     gc = gc_summary(steady["gc"], gc_log, steady["wall"], steady["wall_to"])
@@ -187,9 +213,11 @@ async def _measure(server: Server, ws: str, folder: Path, args: argparse.Namespa
     generator_s = result["self"]["steady"]["cpu"] * seconds
     stats_sent = max(1, int(result["steady"]["sent"].get("stats", 0)))
     welcomed = max(1, int(result["sockets"]["welcomed"]))
+    result["precall"] = _count(verdicts)
     return Figures(
         kind=server.kind,
         sessions=sessions,
+        variant=extra.label,
         ws=ws,
         layer=server.layer,
         cpu=cpu_s / seconds,
@@ -238,12 +266,12 @@ COLUMNS = (
 
 def print_table(figures: Sequence[Figures]) -> None:
     """One table per size; duet's CPU per stats message as a ratio to the relay's (same size and --ws)."""
-    relay = {(f.sessions, f.ws): f for f in figures if f.kind == "relay"}
+    relay = {(f.sessions, f.ws, f.variant): f for f in figures if f.kind == "relay"}
     for size in sorted({f.sessions for f in figures}):
         print(f"\n{size} sessions ({2 * size} sockets)\n\n| " + " | ".join(COLUMNS) + " |")
         print("|---" * len(COLUMNS) + "|")
         for f in (f for f in figures if f.sessions == size):
-            base = relay.get((size, f.ws))
+            base = relay.get((size, f.ws, f.variant)) or relay.get((size, f.ws, ""))
             ratio = f"{f.cpu_per_stats_us / base.cpu_per_stats_us:.2f}" if base and f.kind != "relay" else "-"
             g = f.generator
             own, unanswered, rooms = (
@@ -253,7 +281,8 @@ def print_table(figures: Sequence[Figures]) -> None:
             )
             stats = "/".join(_ms(f.latency("stats_quality", k)) for k in ("p50", "p99", "max"))
             print(
-                f"| {f.kind} | {f.layer} | {f.welcomed}/{2 * size} | {rooms}/{size} "
+                f"| {f.kind} {f.variant} | {f.layer} | {f.welcomed}/{g['sockets']['planned']} "
+                f"| {rooms}/{g['sockets']['rooms']} "
                 f"| {f.unexpected_closes} | {unanswered['stats']}/{unanswered['pings']} "
                 f"| {_ms(f.latency('handshake', 'p99'))} | {_ms(f.latency('join_welcome', 'p99'))} "
                 f"| {stats} | {_ms(f.latency('stats_quality_from_schedule', 'p99'))} "
@@ -262,11 +291,42 @@ def print_table(figures: Sequence[Figures]) -> None:
                 f"| {own['cpu']:.2f}, {own['lagP99Ms']:.1f}/{own['lagMaxMs']:.1f} |"
             )
         for f in (f for f in figures if f.sessions == size):
-            noted = ("unexpectedCloses", "failures", "errors", "errorFrames", "unmatched", "notNegotiated")
+            noted = (
+                "unexpectedCloses", "failures", "errors", "errorFrames", "unmatched", "notNegotiated",
+                "stalled", "stalledCloses", "precall",
+            )  # fmt: skip
             notes = {k: f.generator[k] for k in noted if f.generator[k]}
             print(f"{f.kind}: rest of the machine {f.others:.2f} CPU-s/s, load {f.load}")
             print(f"  stalls: {f.stalls}")
             print(f"  GC: {f.gc}" + (f"\n  {json.dumps(notes)}" if notes else ""))
+
+
+async def _precall_tests(server: Server, urls: list[str], until: float) -> list[str]:
+    """Back-to-back ``duet check`` runs (aiortc, a child process each) per join link until ``until``:
+    each a pre-call test in the server's echo worker. They stand for browsers on other machines, so
+    they run at the lowest priority (``nice -n 19``): on this 2-core machine they take only CPU the
+    server and its echo worker leave. Returns each test's verdict (or how it failed)."""
+
+    async def loop(url: str) -> list[str]:
+        verdicts = []
+        while time.monotonic() < until:
+            check = await asyncio.create_subprocess_exec(
+                "nice", "-n", "19", sys.executable, "-m", "app.cli", "check", url, "--json", cwd=server.root,
+                env={**server.env, "PYTHONPATH": str(server.root)},
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await check.communicate()
+            try:
+                verdicts.append(str(json.loads(out)["verdict"]))
+            except (ValueError, KeyError, TypeError):
+                verdicts.append(f"exit {check.returncode}: {err.decode(errors='replace').strip()[-120:]}")
+        return verdicts
+
+    return [v for each in await asyncio.gather(*(loop(u) for u in urls)) for v in each]
+
+
+def _count(items: list[str]) -> dict[str, int]:
+    return {item: items.count(item) for item in sorted(set(items))}
 
 
 def _ms(value: float | None) -> str:
@@ -278,12 +338,13 @@ async def main_async(args: argparse.Namespace) -> None:
     figures: list[Figures] = []
     for sessions in args.sessions:
         for ws in args.ws:
-            for kind in kinds:
-                figures.append(await run(kind, ws, args, sessions))
-                print_table(figures[-1:])
-                if args.json:
-                    with Path(args.json).open("a") as out:  # noqa: ASYNC230 (one line, between runs)
-                        out.write(json.dumps(asdict(figures[-1])) + "\n")
+            for extra in args.extras:
+                for kind in kinds if not extra.precall else ["duet"]:
+                    figures.append(await run(kind, ws, args, sessions, extra))
+                    print_table(figures[-1:])
+                    if args.json:
+                        with Path(args.json).open("a") as out:  # noqa: ASYNC230 (one line, between runs)
+                            out.write(json.dumps(asdict(figures[-1])) + "\n")
     if len(figures) > 1:
         print("\nAll runs:")
         print_table(figures)
@@ -308,8 +369,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--json", metavar="FILE", help="append each run's figures as a JSON line")
     parser.add_argument("--node", default=shutil.which("node") or "node", help="the Node binary")
+    parser.add_argument(
+        "--stalled",
+        default="0",
+        help="comma-separated: one run each with N extra rooms whose host stops reading in the steady "
+        "period while its guest sends it ~58 KB offers at 15/s (not timed), e.g. 0,1",
+    )
+    parser.add_argument(
+        "--precall",
+        default="0",
+        help="comma-separated: one duet run each with N pre-call tests (duet check) back to back "
+        "through the steady period, e.g. 0,4",
+    )
     args = parser.parse_args(argv)
     args.ws = args.ws.split(",")
+    args.extras = [Extra(stalled=int(n)) for n in args.stalled.split(",")]
+    args.extras += [Extra(precall=int(n)) for n in args.precall.split(",") if int(n)]
     if unknown := set(args.ws) - set(WS_CHOICES):
         parser.error(f"--ws: unknown {sorted(unknown)}; choose from {', '.join(WS_CHOICES)}")
     if not (LOADGEN / "node_modules" / "ws").is_dir():

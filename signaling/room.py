@@ -11,10 +11,21 @@ tested as transition lists.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias
 
+from signaling.events import (
+    Ended,
+    EndedData,
+    Expired,
+    Joined,
+    LeaveData,
+    LeaveReason,
+    Left,
+    Reconnected,
+    Reconnecting,
+    RoomEvent,
+)
 from signaling.messages import (
     Answer,
     BackupPlan,
@@ -59,12 +70,6 @@ __all__ = [
 ConnId: TypeAlias = int
 """Opaque id the edge gives each socket."""
 
-EventType = str
-"""``joined``, ``left``, ``reconnecting``, ``reconnected``, ``ended``, ``expired``, and the advisor's
-own events."""
-
-LeaveReason: TypeAlias = Literal["bye", "closed", "timeout"]
-
 
 @dataclass(frozen=True, slots=True)
 class Send:
@@ -85,11 +90,9 @@ class Close:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """Store a room event (``role`` is ``None`` for room-wide events)."""
+    """Store a room event."""
 
-    type: EventType
-    role: Role | None
-    data: Mapping[str, str | float | None] = field(default_factory=dict)
+    event: RoomEvent
 
 
 Action: TypeAlias = Send | Close | Record
@@ -302,7 +305,7 @@ class Room:
                 ),
             )
         )
-        actions.append(Record("reconnected" if replaced or resumed else "joined", role))
+        actions.append(Record(Reconnected(role=role) if replaced or resumed else Joined(role=role)))
         if resumed:
             if held and other.conn is not None:
                 actions.append(Send(other.conn, PeerBack(peer=self._peer_info(role))))
@@ -395,7 +398,12 @@ class Room:
         return actions
 
     def close(
-        self, code: ErrorCode, message: str, *, event: Literal["ended", "expired"] = "ended"
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        event: Literal["ended", "expired"] = "ended",
+        reason: str | None = None,
     ) -> list[Action]:
         """The room is over (ended by the API or expired): everyone is told and disconnected."""
         self._require_open()
@@ -409,7 +417,7 @@ class Room:
                 ]
             seat.state, seat.conn = SeatState.EMPTY, None
         self.phase = RoomPhase.CLOSED
-        actions.append(Record(event, None))
+        actions.append(Record(Expired() if event == "expired" else Ended(data=EndedData(reason=reason))))
         return actions
 
     # --- internals ---------------------------------------------------------
@@ -428,7 +436,7 @@ class Room:
         seat.held_until, seat.held_reason, seat.resumable = now + self.reconnect_grace_s, reason, True
         if other.conn is not None:
             actions.append(Send(other.conn, PeerReconnecting(peer=self._peer_info(role))))
-        actions.append(Record("reconnecting", role, {"reason": reason}))
+        actions.append(Record(Reconnecting(role=role, data=LeaveData(reason=reason))))
         self._update_phase()
         return actions
 
@@ -442,7 +450,7 @@ class Room:
         seat.state, seat.conn = SeatState.EMPTY, None
         if other.conn is not None:
             actions.append(Send(other.conn, PeerLeft(peer=self._peer_info(role), reason=reason)))
-        actions.append(Record("left", role, {"reason": reason}))
+        actions.append(Record(Left(role=role, data=LeaveData(reason=reason))))
         self._new_pairing()
         self._update_phase()
         if self.advisor is not None:

@@ -3,7 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import app.idempotency
+import app.models  # registers the tables on SQLModel.metadata
+import app.webhooks.models  # noqa: F401  (and the webhook tables)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

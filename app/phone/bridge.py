@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlencode
 
 from app import crud
@@ -41,6 +41,15 @@ from app.phone.provider import CallRequest, PhoneError, PhoneProvider, ProviderR
 from app.phone.rate_limit import SlidingWindow
 from app.phone.signature import Params
 from app.phone.twiml import Conference
+from signaling.events import (
+    PhoneCalling,
+    PhoneData,
+    PhoneFailed,
+    PhoneFailedData,
+    PhoneJoined,
+    PhoneJoinedData,
+    PhoneLeft,
+)
 from signaling.messages import PhoneLeg, Role
 
 __all__ = ["PhoneBridge"]
@@ -163,7 +172,7 @@ class PhoneBridge:
         finally:
             self._placing.discard((room_id, role))
         self._legs.calling(room_id, role, placed.sid, now)
-        self._events.record(room_id=room_id, type="phone.calling", role=role, data={"via": Via.CALL_ME.value})
+        self._events.record(room_id, PhoneCalling(role=role, data=PhoneData(via=Via.CALL_ME)))
         await self._tell(room_id, people, role, "calling")
         return CallMeAccepted(to=masked(number))
 
@@ -272,11 +281,10 @@ class PhoneBridge:
                 await self._hang_up(call_sid)
                 return
             if self._legs.joined(room_id, role, call_sid, via, now):
-                data: dict[str, Any] = {"via": via.value}
                 if unknown_number:
-                    data["unknown_number"] = True
                     log.info("room %s: a number not given for the %s joined by phone", room_id, role.value)
-                self._events.record(room_id=room_id, type="phone.joined", role=role, data=data)
+                joined = PhoneJoinedData(via=via, unknown_number=unknown_number)
+                self._events.record(room_id, PhoneJoined(role=role, data=joined))
                 await self._tell(room_id, found[1], role, "joined", unknown_number=unknown_number)
         elif event == "participant-leave":
             if not self._legs.known(room_id, call_sid):  # it joined before this process started
@@ -303,13 +311,12 @@ class PhoneBridge:
             return
         people = (await self._people([room_id])).get(room_id)
         if leg.state is LegState.LEFT:
-            data: dict[str, Any] = {"via": leg.via.value}
-            self._events.record(room_id=room_id, type="phone.left", role=leg.role, data=data)
+            self._events.record(room_id, PhoneLeft(role=leg.role, data=PhoneData(via=leg.via)))
             state: PhoneState = "left"
         else:
             reason = "not-joined" if status == "completed" else status
-            data = {"via": leg.via.value, "status": reason}
-            self._events.record(room_id=room_id, type="phone.failed", role=leg.role, data=data)
+            failed = PhoneFailedData(via=leg.via, status=reason)
+            self._events.record(room_id, PhoneFailed(role=leg.role, data=failed))
             state = "failed"
         if people:
             await self._tell(room_id, people, leg.role, state)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from signaling.events import Via
 from signaling.messages import Role
 
 __all__ = ["CALLING_TIMEOUT_S", "REMEMBER_S", "Leg", "LegState", "PhoneLegs", "Via"]
@@ -20,11 +21,6 @@ ringing; the rest is margin for a lost status callback)."""
 
 REMEMBER_S = 3600.0
 """Seconds an ended call is remembered, so that its late or repeated callbacks change nothing."""
-
-
-class Via(enum.StrEnum):
-    DIAL_IN = "dial-in"
-    CALL_ME = "call-me"
 
 
 class LegState(enum.StrEnum):

@@ -100,6 +100,14 @@ class Client {
   /** The other participant of the room. @type {Client | undefined} */
   partner = undefined;
 
+  /** One of the --stalled pairs: not timed; its host stops reading in the steady period. */
+  get stalled() {
+    return this.index < 2 * opts.stalled;
+  }
+
+  /** A stalled pair's guest: ms from the stall to `peer-reconnecting`/`peer-left`, bytes it sent. */
+  stall = { toldMs: NaN, told: "", offersSent: 0 };
+
   /** Done setting up: negotiated, or it (or its partner, whom it waits for) failed. */
   get settled() {
     return this.failed || this.closed || !Number.isNaN(this.negotiatedAt) || Boolean(this.partner?.failed);
@@ -148,6 +156,7 @@ function open(client, due) {
   ws.on("close", (code) => {
     client.closed = true;
     if (client.closing) return;
+    if (client.stalled) return void metrics.count("stalled_closes", `${code} ${client.role}`);
     const when = Number.isNaN(client.welcomedAt) ? "before welcome" : "after welcome";
     metrics.count("unexpected_closes", `${code} ${when}`);
     fail(client, `closed ${when}`);
@@ -176,7 +185,7 @@ function onFrame(client, openDue, text) {
       metrics.add("join_welcome", at - client.joinSentAt);
       metrics.add("connect_welcome", at - client.startedAt);
       metrics.add("connect_welcome_from_schedule", at - openDue);
-      schedulePing(client, at + Math.random() * pingEveryMs);
+      schedulePing(client, at + Math.random() * pingEveryMs); // a stalled pair pings too: it is alive
       break;
     case "peer-joined": // the one already in the room offers
       client.offerSentAt = now();
@@ -199,6 +208,7 @@ function onFrame(client, openDue, text) {
       break;
     }
     case "pong": {
+      if (client.stalled) break; // not timed
       const pending = client.pings.get(Number(frame.id));
       if (pending === undefined) metrics.count("unmatched", "pong");
       else {
@@ -210,7 +220,31 @@ function onFrame(client, openDue, text) {
     case "error":
       metrics.count("error_frames", String(frame.code));
       break;
+    case "peer-reconnecting":
+    case "peer-left":
+      if (client.stalled && client.role === "guest" && now() >= phase.steadyFrom && !client.stall.told) {
+        client.stall.toldMs = now() - phase.steadyFrom;
+        client.stall.told = String(frame.type);
+      }
+      break;
   }
+}
+
+/** A stalled pair: the host stops reading; the guest sends it ~58 KB offers at 15/s till told. */
+function stall(/** @type {Client} */ host) {
+  const guest = host.partner;
+  // @ts-ignore: ws keeps the net.Socket here; pausing it stops reading, as a stuck client would
+  host.ws?._socket?.pause();
+  if (guest === undefined) return;
+  const offer = { type: "offer", sdp: sdp("offer", guest.ufrag, 56_000) };
+  const text = JSON.stringify(offer);
+  const each = (/** @type {number} */ due) => {
+    if (due >= phase.steadyTo || guest.stall.told || guest.ws?.readyState !== WebSocket.OPEN) return;
+    send(guest, text);
+    guest.stall.offersSent += 1;
+    timetable.at(due + 1000 / 15, each);
+  };
+  timetable.at(now(), each);
 }
 
 /** @param {string} name @param {[number, number]} pending @param {number} at */
@@ -235,6 +269,7 @@ function trickle(client) {
 function negotiated(client, at) {
   if (!Number.isNaN(client.negotiatedAt)) return; // a renegotiation: the reports go on
   client.negotiatedAt = at;
+  if (client.stalled) return;
   scheduleStats(client, at + Math.random() * statsEveryMs);
 }
 
@@ -260,8 +295,8 @@ function schedulePing(client, due) {
     const id = ++client.pingId;
     const sent = now();
     send(client, { type: "ping", id });
-    client.pings.set(id, [when, sent]);
-    if (inSteady(when)) metrics.count("steady_sent", "ping");
+    if (!client.stalled) client.pings.set(id, [when, sent]); // a stalled pair's pings are not timed
+    if (inSteady(when) && !client.stalled) metrics.count("steady_sent", "ping");
     schedulePing(client, when + pingEveryMs);
   });
 }
@@ -311,14 +346,16 @@ async function main() {
   await sleep(phase.steadyFrom - now());
   await emit("PHASE steady-start");
   health.start();
+  for (const c of clients) if (c.stalled && c.role === "host") stall(c);
   await sleep(phase.steadyTo - now());
   const steady = health.read();
   await emit("PHASE steady-end");
   /** @param {[number, number]} sent */
   const steadyFrame = ([due]) => inSteady(due);
+  const timed = clients.filter((c) => !c.stalled);
   const unanswered = () => ({
-    stats: clients.reduce((n, c) => n + c.stats.filter(steadyFrame).length, 0),
-    pings: clients.reduce((n, c) => n + [...c.pings.values()].filter(steadyFrame).length, 0),
+    stats: timed.reduce((n, c) => n + c.stats.filter(steadyFrame).length, 0),
+    pings: timed.reduce((n, c) => n + [...c.pings.values()].filter(steadyFrame).length, 0),
   });
   await waitFor(() => unanswered().stats + unanswered().pings === 0, now() + REPLY_GRACE_MS);
   const left = unanswered();
@@ -371,10 +408,14 @@ function summary(m) {
       rooms: negotiated.size,
     },
     unexpectedCloses: counters.unexpected_closes ?? {},
+    stalledCloses: counters.stalled_closes ?? {},
     failures: counters.failures ?? {},
     errors: counters.errors ?? {},
     errorFrames: counters.error_frames ?? {},
     unmatched: counters.unmatched ?? {},
+    stalled: clients
+      .filter((c) => c.stalled && c.role === "guest")
+      .map((c) => ({ toldS: Math.round(c.stall.toldMs) / 1000, told: c.stall.told, offersSent: c.stall.offersSent })),
     notNegotiated: clients
       .filter((c) => Number.isNaN(c.negotiatedAt))
       .slice(0, 6)

@@ -18,6 +18,8 @@ import { parseArgs } from "node:util";
  * @property {number} setupTimeoutMs  After the ramp, for every socket to be negotiated or failed.
  * @property {number} negotiateTimeoutMs  After `welcome`, for a socket's room to negotiate.
  * @property {number} stallMs  A second of the steady period whose slowest reply took longer is a stall.
+ * @property {number} stalled  The first N sessions' hosts stop reading when the steady period starts
+ *   while their guests send large offers to them; they are not timed.
  */
 
 const USAGE = "usage: loadgen.mjs --plan plan.json [--rate 200] [--duration 40] [--deflate] ...";
@@ -43,6 +45,7 @@ export function parseOptions(argv) {
       "setup-timeout": { type: "string", default: "120" },
       "negotiate-timeout": { type: "string", default: "10" },
       "stall-ms": { type: "string", default: "50" },
+      stalled: { type: "string", default: "0" },
     },
   });
   if (!values.plan) throw new Error(USAGE);
@@ -61,5 +64,6 @@ export function parseOptions(argv) {
     setupTimeoutMs: seconds(values["setup-timeout"]),
     negotiateTimeoutMs: seconds(values["negotiate-timeout"]),
     stallMs: Number(values["stall-ms"]),
+    stalled: Number(values.stalled),
   };
 }

@@ -61,6 +61,8 @@ def _room(kind: str) -> Room | None:
             room.live_since = NOW - timedelta(minutes=1)
         case "ended":
             room.ended_at = NOW - timedelta(minutes=1)
+        case "ended-long-ago":
+            room.ended_at = NOW - timedelta(days=8)
         case "ended-while-live":
             room.live_since, room.ended_at = NOW - timedelta(minutes=3), NOW - timedelta(minutes=1)
         case "expired":
@@ -75,20 +77,25 @@ def _claims(role: Role = Role.GUEST, room_id: str = ROOM_ID) -> JoinClaims:
 A = "admitted"
 NF, ENDED, EXPIRED = Reason.ROOM_NOT_FOUND, Reason.ROOM_ENDED, Reason.ROOM_EXPIRED
 EARLY, NOT_LIVE = Reason.TOO_EARLY, Reason.ROOM_NOT_LIVE
-ENTRIES = [Entry.PREVIEW, Entry.CHECK, Entry.SOCKET, Entry.CALL_ME, Entry.DIAL_IN, Entry.PHONE_CALL]
+ENTRIES = [
+    *(Entry.PREVIEW, Entry.CHECK, Entry.SOCKET, Entry.CALL_ME, Entry.DIAL_IN, Entry.PHONE_CALL),
+    *(Entry.INVITE, Entry.FEEDBACK),
+]
 OUTCOMES: dict[str, list[str | Reason]] = {
-    # room:            preview  check     socket  call-me   dial-in  phone call
-    "missing": [NF, NF, NF, NF, NF, NF],
-    "far": [A, A, EARLY, NOT_LIVE, EARLY, A],
-    "soon": [A, A, A, NOT_LIVE, A, A],
-    "open": [A, A, A, NOT_LIVE, A, A],
-    "live": [A, A, A, A, A, A],
+    # room:            preview  check     socket  call-me   dial-in  phone call  invite  feedback
+    "missing": [NF, NF, NF, NF, NF, NF, NF, NF],
+    "far": [A, A, EARLY, NOT_LIVE, EARLY, A, A, A],
+    "soon": [A, A, A, NOT_LIVE, A, A, A, A],
+    "open": [A, A, A, NOT_LIVE, A, A, A, A],
+    "live": [A, A, A, A, A, A, A, A],
     # started over DUET_PHONE_PIN_LATE_S ago: the PIN opens it only while someone is in it
-    "late": [A, A, A, NOT_LIVE, NOT_LIVE, A],
-    "late-live": [A, A, A, A, A, A],
-    "ended": [ENDED] * 6,
-    "ended-while-live": [ENDED] * 6,
-    "expired": [EXPIRED] * 6,
+    "late": [A, A, A, NOT_LIVE, NOT_LIVE, A, A, A],
+    "late-live": [A, A, A, A, A, A, A, A],
+    # over: only the entries that come after a call, for a week
+    "ended": [ENDED] * 6 + [A, A],
+    "ended-while-live": [ENDED] * 6 + [A, A],
+    "expired": [EXPIRED] * 6 + [A, A],
+    "ended-long-ago": [ENDED] * 8,
 }
 CASES = [(kind, entry, row[i]) for kind, row in OUTCOMES.items() for i, entry in enumerate(ENTRIES)]
 

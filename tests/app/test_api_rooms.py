@@ -89,9 +89,9 @@ async def test_end_is_idempotent_and_recorded(server: RunningServer) -> None:
         assert first.status_code == second.status_code == 200
         assert first.json()["ended_at"] == second.json()["ended_at"] is not None
         events = (await api.get(f"/v1/rooms/{room['id']}/events")).json()["items"]
-    assert [
-        e["type"] for e in events
-    ] == []  # nobody was connected: ending an empty room records no socket event
+    # Nobody was connected: the room's making and its end, recorded once.
+    assert [(e["type"], e["data"]) for e in events][1:] == [("ended", {"reason": None})]
+    assert events[0]["type"] == "scheduled"
 
 
 @pytest.mark.parametrize("server_settings", [{"sweep_interval_s": 0.1, "reconnect_grace_s": 0.2}])
@@ -107,13 +107,14 @@ async def test_events_of_a_session(server: RunningServer) -> None:
         await api.post(f"/v1/rooms/{room['id']}/end")
         events = (await api.get(f"/v1/rooms/{room['id']}/events")).json()["items"]
     assert [(e["type"], e["role"]) for e in events] == [
+        ("scheduled", None),
         ("joined", "host"),
         ("joined", "guest"),
         ("reconnecting", "guest"),
         ("left", "guest"),
         ("ended", None),
     ]
-    assert events[2]["data"] == events[3]["data"] == {"reason": "closed"}
+    assert events[3]["data"] == events[4]["data"] == {"reason": "closed"}
     times = [datetime.fromisoformat(e["at"]) for e in events]
     assert times == sorted(times) and all(t.tzinfo is not None for t in times)
 

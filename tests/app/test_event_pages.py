@@ -36,13 +36,13 @@ async def test_pages_cover_every_event_once_in_order(server: RunningServer) -> N
             assert response.status_code == 200, response.text
             page = response.json()
             pages.append(len(page["items"]))
-            seen += [item["data"]["n"] for item in page["items"]]
+            seen += [item["data"]["n"] for item in page["items"] if item["type"] == "joined"]
             if page["next"] is None:
                 break
             assert page["next"] == page["items"][-1]["id"]
             params = {"after": page["next"]}
         small = (await api.get(f"/v1/rooms/{room['id']}/events", params={"limit": 1000})).json()
-    assert pages == [500, 500, 200]  # the default limit is 500
+    assert pages == [500, 500, 201]  # the default limit is 500; the room's "scheduled" comes first
     assert seen == list(range(1200))
     assert len(small["items"]) == 1000 and small["next"] == small["items"][-1]["id"]
 

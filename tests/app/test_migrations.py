@@ -17,7 +17,7 @@ from app import crud
 from app.db import Database
 from signaling.messages import Role
 
-TABLES = {"api_key", "event", "participant", "room"}
+TABLES = {"api_key", "event", "idempotency_key", "participant", "room", "webhook_endpoint", "webhook_message"}
 
 
 def _diffs(conn: sa.Connection) -> list[Any]:

@@ -7,17 +7,18 @@ from typing import Any
 
 import pytest
 from conftest import RunningServer
+from room_events import stored
 
-from app.models import Event
 from app.report import session_report
+from signaling.events import RoomEvent
 from signaling.messages import Role
 
 T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 NAMES = {Role.HOST: "Ana", Role.GUEST: "Ben"}
 
 
-def ev(seconds: float, type_: str, role: Role | None = None, **data: Any) -> Event:
-    return Event(room_id="r", type=type_, role=role, at=T0 + timedelta(seconds=seconds), data=data)
+def ev(seconds: float, type_: str, role: Role | None = None, **data: Any) -> RoomEvent:
+    return stored(type_, role, at=T0 + timedelta(seconds=seconds), **data)
 
 
 def test_time_in_each_mode_scores_and_timeline() -> None:

@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from room_events import stored
 
-from app.models import Event
 from app.room_restore import mode_at_last, present_at_last
+from signaling.events import RoomEvent, parse_event
 from signaling.messages import CallMode, Role
 
 
-def ev(type_: str, role: Role | None = None, **data: Any) -> Event:
-    return Event(room_id="r1", type=type_, role=role, data=data)
+def ev(type_: str, role: Role | None = None, **data: Any) -> RoomEvent:
+    return stored(type_, role, **data)
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def ev(type_: str, role: Role | None = None, **data: Any) -> Event:
         ([ev("joined", Role.HOST), ev("quality", Role.HOST), ev("ended")], set()),
     ],
 )
-def test_who_was_here_when_the_server_died(events: list[Event], present: set[Role]) -> None:
+def test_who_was_here_when_the_server_died(events: list[RoomEvent], present: set[Role]) -> None:
     assert present_at_last(events) == present
 
 
@@ -37,8 +38,8 @@ def test_who_was_here_when_the_server_died(events: list[Event], present: set[Rol
 def test_seats_are_held_only_after_a_recent_restart(silent_s: float, held: bool) -> None:
     start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     events = [
-        Event(room_id="r1", type="joined", role=Role.HOST, data={}, at=start),
-        Event(room_id="r1", type="quality", role=Role.HOST, data={}, at=start + timedelta(seconds=30)),
+        stored("joined", Role.HOST, at=start),
+        stored("quality", Role.HOST, at=start + timedelta(seconds=30)),
     ]
     now = start + timedelta(seconds=30 + silent_s)
     assert present_at_last(events, now) == ({Role.HOST} if held else set())
@@ -50,8 +51,8 @@ def test_seats_are_held_only_after_a_recent_restart(silent_s: float, held: bool)
         ([], CallMode.VIDEO),
         ([ev("mode", Role.HOST, mode="audio-only")], CallMode.AUDIO_ONLY),
         ([ev("mode", Role.HOST, mode="audio-only"), ev("mode", None, mode="video")], CallMode.VIDEO),
-        ([ev("mode", Role.HOST, mode="nonsense")], CallMode.VIDEO),
+        ([parse_event({"type": "mode", "role": "host", "data": {"mode": "nonsense"}})], CallMode.VIDEO),
     ],
 )
-def test_the_calls_mode_when_the_server_died(events: list[Event], mode: CallMode) -> None:
+def test_the_calls_mode_when_the_server_died(events: list[RoomEvent], mode: CallMode) -> None:
     assert mode_at_last(events) is mode

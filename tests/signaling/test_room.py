@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from signaling.events import Expired, Joined, LeaveData, Left, Reconnected, Reconnecting
 from signaling.messages import (
     Answer,
     Bye,
@@ -77,10 +78,10 @@ def test_a_whole_call() -> None:
         room.handle(GUEST, Bye(), 5),
     ]
     assert steps == [
-        [Send(HOST, welcome(ANA_HERE, BEN_GONE, polite=False)), Record("joined", Role.HOST)],
+        [Send(HOST, welcome(ANA_HERE, BEN_GONE, polite=False)), Record(Joined(role=Role.HOST))],
         [
             Send(GUEST, welcome(BEN_HERE, ANA_HERE, polite=True)),
-            Record("joined", Role.GUEST),
+            Record(Joined(role=Role.GUEST)),
             Send(HOST, PeerJoined(peer=BEN_HERE)),
         ],
         [Send(GUEST, Offer(sdp="o"))],
@@ -90,7 +91,7 @@ def test_a_whole_call() -> None:
         [
             Close(GUEST, CloseCode.NORMAL, "bye"),
             Send(HOST, PeerLeft(peer=BEN_GONE, reason="bye")),
-            Record("left", Role.GUEST, {"reason": "bye"}),
+            Record(Left(role=Role.GUEST, data=LeaveData(reason="bye"))),
         ],
     ]
     assert room.phase is RoomPhase.WAITING
@@ -123,7 +124,7 @@ def test_same_role_replaces_and_peer_renegotiates() -> None:
         Send(HOST, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
         Close(HOST, CloseCode.REPLACED, "replaced by a newer connection"),
         Send(HOST2, welcome(ANA_HERE, BEN_HERE, polite=False)),
-        Record("reconnected", Role.HOST),
+        Record(Reconnected(role=Role.HOST)),
         Send(GUEST, PeerJoined(peer=ANA_HERE, rejoined=True)),
     ]
     # The old socket's close arrives later and changes nothing.
@@ -199,7 +200,7 @@ def test_heartbeat_timeout_drops_only_the_silent_socket() -> None:
     assert room.tick(31.5, wall=31.5) == [
         Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
         Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
-        Record("left", Role.GUEST, {"reason": "timeout"}),
+        Record(Left(role=Role.GUEST, data=LeaveData(reason="timeout"))),
     ]
     assert room.tick(50, wall=50) == []  # host pinged at 25: 25 s of silence is still within the limit
 
@@ -215,7 +216,7 @@ def test_expiry_closes_everyone() -> None:
         Close(HOST, CloseCode.ROOM_EXPIRED, "This session has expired."),
         Send(GUEST, Error(code=ErrorCode.ROOM_EXPIRED, message="This session has expired.")),
         Close(GUEST, CloseCode.ROOM_EXPIRED, "This session has expired."),
-        Record("expired", None),
+        Record(Expired()),
     ]
     assert room.is_empty and room.tick(101, wall=101) == []
 
@@ -226,7 +227,7 @@ def test_timers_follow_the_room_clock_and_expiry_the_wall_clock() -> None:
     room = make_room(expires_at=5_000)
     both_in(room)
     assert room.tick(2, wall=4_999) == []  # the wall clock jumped: heartbeats are on the room clock
-    assert room.tick(3, wall=5_000)[-1] == Record("expired", None)  # expired on the calendar
+    assert room.tick(3, wall=5_000)[-1] == Record(Expired())  # expired on the calendar
     assert room.is_empty
 
 
@@ -260,14 +261,14 @@ def test_a_dropped_socket_is_held_and_resumes_without_renegotiating() -> None:
     assert steps == [
         [
             Send(HOST, PeerReconnecting(peer=BEN_AWAY)),
-            Record("reconnecting", Role.GUEST, {"reason": "closed"}),
+            Record(Reconnecting(role=Role.GUEST, data=LeaveData(reason="closed"))),
         ],
         [Send(HOST, Error(code=ErrorCode.PEER_ABSENT, message="Ben is not here yet."))],
         [],  # a candidate for a peer that is away is dropped
         [],  # still within the grace period
         [
             Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
-            Record("reconnected", Role.GUEST),
+            Record(Reconnected(role=Role.GUEST)),
             Send(HOST, PeerBack(peer=BEN_HERE)),
         ],
         [Send(HOST, Offer(sdp="renegotiate"))],
@@ -300,18 +301,18 @@ def test_the_grace_period_passes_then_peer_left() -> None:
     assert room.tick(31.5, wall=31.5) == [  # the guest went silent at 1: three pings missed
         Close(GUEST, CloseCode.HEARTBEAT_TIMEOUT, "timeout"),
         Send(HOST, PeerReconnecting(peer=BEN_AWAY)),
-        Record("reconnecting", Role.GUEST, {"reason": "timeout"}),
+        Record(Reconnecting(role=Role.GUEST, data=LeaveData(reason="timeout"))),
     ]
     room.handle(HOST, Ping(), 45)
     assert room.tick(51.4, wall=51.4) == []
     assert room.tick(51.5, wall=51.5) == [
         Send(HOST, PeerLeft(peer=BEN_GONE, reason="timeout")),
-        Record("left", Role.GUEST, {"reason": "timeout"}),
+        Record(Left(role=Role.GUEST, data=LeaveData(reason="timeout"))),
     ]
     # Coming back now is a fresh join: the host starts a fresh peer connection and offers.
     assert room.join(GUEST2, Role.GUEST, 52, resume=True) == [
         Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
-        Record("joined", Role.GUEST),
+        Record(Joined(role=Role.GUEST)),
         Send(HOST, PeerJoined(peer=BEN_HERE, rejoined=True)),
     ]
 
@@ -322,7 +323,7 @@ def test_coming_back_without_a_live_peer_connection_starts_over() -> None:
     room.disconnect(GUEST, 2)
     assert room.join(GUEST2, Role.GUEST, 3) == [  # a reloaded page: no resume
         Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
-        Record("joined", Role.GUEST),
+        Record(Joined(role=Role.GUEST)),
         Send(HOST, PeerJoined(peer=BEN_HERE, rejoined=True)),
     ]
 
@@ -337,10 +338,10 @@ def test_a_side_that_started_over_ends_the_others_resume() -> None:
         room.join(GUEST2, Role.GUEST, 4, resume=True),  # so the guest's resume is refused
     ]
     assert steps == [
-        [Send(HOST2, welcome(ANA_HERE, BEN_AWAY, polite=False)), Record("joined", Role.HOST)],
+        [Send(HOST2, welcome(ANA_HERE, BEN_AWAY, polite=False)), Record(Joined(role=Role.HOST))],
         [
             Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True)),
-            Record("joined", Role.GUEST),
+            Record(Joined(role=Role.GUEST)),
             Send(HOST2, PeerJoined(peer=BEN_HERE, rejoined=True)),
         ],
     ]
@@ -356,11 +357,11 @@ def test_after_a_server_restart_both_rejoins_resume() -> None:
     assert steps == [
         [
             Send(HOST2, welcome(ANA_HERE, BEN_AWAY, polite=False, resumed=True)),
-            Record("reconnected", Role.HOST),
+            Record(Reconnected(role=Role.HOST)),
         ],
         [
             Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
-            Record("reconnected", Role.GUEST),
+            Record(Reconnected(role=Role.GUEST)),
             Send(HOST2, PeerBack(peer=BEN_HERE)),
         ],
     ]
@@ -373,7 +374,7 @@ def test_a_restored_seat_nobody_reclaims_leaves_after_the_grace_period() -> None
     room.join(HOST2, Role.HOST, 101, resume=True)
     assert room.tick(120, wall=120) == [
         Send(HOST2, PeerLeft(peer=BEN_GONE, reason="closed")),
-        Record("left", Role.GUEST, {"reason": "closed"}),
+        Record(Left(role=Role.GUEST, data=LeaveData(reason="closed"))),
     ]
 
 
@@ -384,5 +385,5 @@ def test_resume_over_a_socket_the_server_still_thinks_alive() -> None:
         Send(GUEST, Error(code=ErrorCode.REPLACED, message="You joined from another tab or device.")),
         Close(GUEST, CloseCode.REPLACED, "replaced by a newer connection"),
         Send(GUEST2, welcome(BEN_HERE, ANA_HERE, polite=True, resumed=True)),
-        Record("reconnected", Role.GUEST),
+        Record(Reconnected(role=Role.GUEST)),
     ]

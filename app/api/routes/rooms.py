@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query, status
 
 from app import rooms
 from app.deps import ApiKeyDep, RoomId, ServicesDep, SessionDep
-from app.models import EventPage, RoomCreate, RoomPage, RoomPublic, RoomState, RoomUpdate
+from app.idempotency import IdempotencyKey, once
+from app.models import EventPage, RoomCreate, RoomEnd, RoomPage, RoomPublic, RoomState, RoomUpdate
 from app.report import SessionReport
 
 router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
@@ -36,13 +37,26 @@ MAX_EVENT_ID = 2**31 - 1
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 async def create_room(
-    body: RoomCreate, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+    body: RoomCreate,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> RoomPublic:
     """Create a room for two people; the answer holds one join link per person.
 
     The room belongs to the calling API key: only that key (and admin keys) can see or change it.
+    Sent again with the same ``Idempotency-Key``, the request returns the room made the first time.
     """
-    return await rooms.create_room(services, session, body=body, api_key=api_key)
+    return await once(  # type: ignore[return-value]  # a replay is the first answer, as sent
+        services.db,
+        caller=api_key,
+        key=idempotency_key,
+        operation="POST /v1/rooms",
+        body=body,
+        status=201,
+        run=lambda: rooms.create_room(services, session, body=body, api_key=api_key),
+    )
 
 
 @router.get("", responses=_ERRORS)
@@ -78,11 +92,17 @@ async def update_room(
 
 @router.post("/{room_id}/end", responses={**_ERRORS, 409: {"description": "Room expired", **_ERROR}})
 async def end_room(
-    room_id: RoomId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+    room_id: RoomId,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    body: RoomEnd | None = None,
 ) -> RoomPublic:
     """End the session: both participants are disconnected with the reason, and nobody can rejoin.
-    Only the key that created the room, or an admin key."""
-    return await rooms.end_room(services, session, caller=api_key, room_id=room_id)
+    Before its start this cancels it (``reason`` goes to the webhook and the report). Only the key
+    that created the room, or an admin key."""
+    reason = None if body is None else body.reason
+    return await rooms.end_room(services, session, caller=api_key, room_id=room_id, reason=reason)
 
 
 @router.get("/{room_id}/events", responses=_ERRORS)

@@ -124,9 +124,9 @@ async def test_call_me_rings_both_phones_into_one_conference(
 
     assert await events(server, room["id"]) == [
         ("phone.calling", "host", {"via": "call-me"}),
-        ("phone.joined", "host", {"via": "call-me"}),
+        ("phone.joined", "host", {"via": "call-me", "unknown_number": False}),
         ("phone.calling", "guest", {"via": "call-me"}),
-        ("phone.joined", "guest", {"via": "call-me"}),
+        ("phone.joined", "guest", {"via": "call-me", "unknown_number": False}),
     ]
     async with server.client() as api:  # both browsers closed, both on the phone: the session goes on
         assert (await api.get(f"/v1/rooms/{room['id']}")).json()["state"] == "live"

@@ -57,7 +57,7 @@ async def test_dial_in_and_hang_up(server: RunningServer) -> None:
         assert (await api.get(f"/v1/rooms/{room['id']}")).json()["state"] == "open"
         assert (await api.post("/phone/console/calls/CA0/hang-up")).status_code == 404
     assert await phone_events(server, room["id"]) == [
-        ("phone.joined", "guest", {"via": "dial-in"}),
+        ("phone.joined", "guest", {"via": "dial-in", "unknown_number": False}),
         ("phone.left", "guest", {"via": "dial-in"}),
     ]
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.models import Event
+from room_events import stored
+
 from app.report import session_report
+from signaling.events import RoomEvent
 from signaling.messages import Role
 
 T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 NAMES = {Role.HOST: "Ana", Role.GUEST: "Ben"}
 
 
-def ev(seconds: float, type_: str, role: Role | None = None, **data: Any) -> Event:
-    return Event(room_id="r", type=type_, role=role, at=T0 + timedelta(seconds=seconds), data=data)
+def ev(seconds: float, type_: str, role: Role | None = None, **data: Any) -> RoomEvent:
+    return stored(type_, role, at=T0 + timedelta(seconds=seconds), **data)
 
 
 def test_phone_legs_are_in_the_timeline_and_keep_the_session_going() -> None:

@@ -1,0 +1,239 @@
+"""The delivery worker: sends the outbox's messages, at least once, and retries what fails.
+
+Each message is POSTed with its Standard Webhooks headers (``webhook-id`` the same on every attempt,
+``webhook-timestamp`` the attempt's time, ``webhook-signature`` with every current secret), no
+redirect followed, within ``DUET_WEBHOOK_TIMEOUT_S``. What counts:
+
+- 2xx: delivered. The endpoint is answering again, so its other messages waiting for a retry are
+  due at once (a receiver back from an outage catches up now, not at each message's next retry).
+- network error, timeout, 5xx, 429: retried on ``DUET_WEBHOOK_RETRY_SCHEDULE_S`` (±20 % jitter), or
+  after ``Retry-After`` when the receiver says so; ``failed`` after the last.
+- 410 Gone: ``failed``, and the endpoint is disabled (the receiver says it is gone for good).
+- any other 3xx or 4xx: ``failed`` at once (the receiver refused it; sending again would not help).
+- an endpoint whose deliveries have failed for ``DUET_WEBHOOK_DISABLE_AFTER_S`` (3 days) is disabled.
+
+A room's messages to an endpoint go in order (``store.due_messages``): a later one waits while an
+earlier one is retried. The schedule lives in the database (``next_attempt_at``), so a restart
+loses nothing: pending messages are picked up where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from app.db import Database
+from app.models import utcnow
+from app.webhooks import store
+from app.webhooks.destinations import destination_refusal
+from app.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookMessage
+from app.webhooks.signing import signed_headers
+
+__all__ = ["Deliverer", "Outcome", "judge"]
+
+log = logging.getLogger("duet.webhooks")
+
+USER_AGENT = "duet-webhooks/1"
+POLL_S = 1.0
+"""The worker looks for due messages at least this often (and at once when a batch wrote some)."""
+RETRY_AFTER_MAX_S = 86_400.0
+"""A receiver's ``Retry-After`` is honoured up to a day."""
+JITTER = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt's answer means for the message and the endpoint."""
+
+    status: DeliveryStatus
+    retry_in_s: float | None = None
+    """Seconds to the next attempt (pending only)."""
+    disable: str | None = None
+    """Why to disable the endpoint."""
+
+
+def judge(
+    code: int | None, retry_after: str | None, attempts: int, schedule: Sequence[float], *, now: datetime
+) -> Outcome:
+    """The outcome of attempt number ``attempts`` (1 for the first) that got ``code`` (``None``: no
+    answer: a network error or a timeout) and maybe a ``Retry-After`` header (pure)."""
+    if code is not None and 200 <= code < 300:
+        return Outcome(DeliveryStatus.DELIVERED)
+    if code == 410:
+        return Outcome(DeliveryStatus.FAILED, disable="the endpoint answered 410 Gone")
+    if code is not None and code < 500 and code != 429:
+        return Outcome(DeliveryStatus.FAILED)
+    if attempts > len(schedule):
+        return Outcome(DeliveryStatus.FAILED)
+    wait = schedule[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+    asked = _retry_after_s(retry_after, now) if code in (429, 503) else None
+    return Outcome(DeliveryStatus.PENDING, retry_in_s=wait if asked is None else asked)
+
+
+def _retry_after_s(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` (RFC 9110 section 10.2.3): seconds, or an HTTP date; ``None`` if absent or bad."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - now).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX_S)
+
+
+class Deliverer:
+    """Sends due messages, ``max_in_flight`` at a time, until stopped."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        schedule: Sequence[float],
+        timeout_s: float,
+        disable_after_s: float,
+        max_in_flight: int,
+        allow_private: bool,
+        allow_hosts: frozenset[str],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db, self._schedule, self._clock = db, list(schedule), clock
+        self._disable_after = timedelta(seconds=disable_after_s)
+        self.allow_private, self.allow_hosts = allow_private, allow_hosts
+        self._max = max_in_flight
+        self._client = httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, trust_env=False, headers={"user-agent": USER_AGENT}
+        )
+        self._wake = asyncio.Event()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="duet-webhooks")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for task in list(self._in_flight.values()):
+            task.cancel()
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+            self._wake.clear()
+            try:
+                await self._send_due()
+            except Exception:
+                log.exception("webhook delivery round failed; trying again")
+                await asyncio.sleep(POLL_S)
+
+    async def _send_due(self) -> None:
+        room = self._max - len(self._in_flight)
+        if room <= 0:
+            return
+        async with self._db.session() as session:
+            due = await store.due_messages(session, now=self._clock(), limit=self._max * 2)
+        for message in due:
+            if message.id in self._in_flight:
+                continue
+            if len(self._in_flight) >= self._max:
+                break
+            task = asyncio.create_task(self._attempt(message.id), name=f"duet-webhook-{message.id[:12]}")
+            self._in_flight[message.id] = task
+            task.add_done_callback(functools.partial(self._done, message.id))
+
+    def _done(self, message_id: str, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(message_id, None)
+        self._wake.set()  # room for another; the room's next message may be due now
+
+    async def _attempt(self, message_id: str) -> None:
+        async with self._db.session() as session:
+            message = await session.get(WebhookMessage, message_id)
+            if message is None or message.status != DeliveryStatus.PENDING.value:
+                return
+            endpoint = await session.get(WebhookEndpoint, message.endpoint_id)
+            if endpoint is None or not endpoint.enabled:
+                return
+            url, payload = endpoint.url, message.payload
+            keys = [endpoint.secret]
+            at = self._clock()
+            if (
+                endpoint.previous_secret
+                and endpoint.previous_secret_until
+                and at < endpoint.previous_secret_until
+            ):
+                keys.append(endpoint.previous_secret)
+        code, retry_after, error = await self._post(url, payload, keys, message_id, at)
+        await self._record(message_id, code, retry_after, error)
+
+    async def _post(
+        self, url: str, payload: str, keys: list[str], message_id: str, at: datetime
+    ) -> tuple[int | None, str | None, str | None]:
+        refusal = await destination_refusal(
+            url, allow_private=self.allow_private, allow_hosts=self.allow_hosts
+        )
+        if refusal is not None:
+            return None, None, f"not sent: {refusal}"[:200]
+        headers = signed_headers(keys=keys, msg_id=message_id, at=at, body=payload)
+        headers["content-type"] = "application/json"
+        try:
+            response = await self._client.post(url, content=payload.encode(), headers=headers)
+        except httpx.TimeoutException:
+            return None, None, "timed out"
+        except httpx.HTTPError as exc:
+            return None, None, f"{type(exc).__name__}: {exc}"[:200]
+        error = None
+        if 300 <= response.status_code < 400:
+            error = "redirect not followed"
+        elif response.status_code >= 400:
+            error = f"HTTP {response.status_code}"
+        return response.status_code, response.headers.get("retry-after"), error
+
+    async def _record(
+        self, message_id: str, code: int | None, retry_after: str | None, error: str | None
+    ) -> None:
+        now = self._clock()
+        async with self._db.session() as session:
+            message = await session.get(WebhookMessage, message_id)
+            endpoint = None if message is None else await session.get(WebhookEndpoint, message.endpoint_id)
+            if message is None or endpoint is None:
+                return
+            message.attempts += 1
+            outcome = judge(code, retry_after, message.attempts, self._schedule, now=now)
+            message.status = outcome.status.value
+            message.last_attempt_at, message.last_status_code, message.last_error = now, code, error
+            if outcome.status is DeliveryStatus.DELIVERED:
+                message.delivered_at = now
+                endpoint.failing_since = None
+                await store.bring_forward(session, endpoint_id=endpoint.id, now=now)
+            else:
+                endpoint.failing_since = endpoint.failing_since or now
+                if outcome.retry_in_s is not None:
+                    message.next_attempt_at = now + timedelta(seconds=outcome.retry_in_s)
+                reason = outcome.disable
+                if reason is None and now - endpoint.failing_since >= self._disable_after:
+                    reason = f"every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+                if reason is not None and endpoint.enabled:
+                    endpoint.enabled, endpoint.disabled_reason = False, reason
+                    log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+            session.add(message)
+            session.add(endpoint)
+            await session.commit()
