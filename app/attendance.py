@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from app.models import Room
 from app.webhooks.catalogue import (
     Attendance,
     CallModeChanged,
@@ -75,6 +76,20 @@ EXPIRY_SLACK_S = 60.0
 in is expired by its live room within a second: this only catches the rooms nobody came back to)."""
 
 
+NO_SHOW_SHARE = 0.25
+"""Without a grace period of its own, a room with a planned end gives a quarter of its length, if
+that is shorter than the deployment's: someone 10 minutes late to a 20-minute check-in missed it."""
+
+
+def no_show_grace_s(room: Room, default_s: float) -> float:
+    """Seconds after the start by which someone who has not come is a no-show, for ``room``."""
+    if room.no_show_after_s is not None:
+        return room.no_show_after_s
+    if room.ends_at is not None:
+        return min(default_s, NO_SHOW_SHARE * (room.ends_at - room.starts_at).total_seconds())
+    return default_s
+
+
 @dataclass(frozen=True, slots=True)
 class RoomFacts:
     """What the tracker needs of the room itself (its times come from its events)."""
@@ -130,6 +145,7 @@ class SessionTracker:
     mode_since: datetime | None = None
     started: bool = False
     over: bool = False
+    end_reason: Literal["ended", "expired", "cancelled"] | None = None
     no_show: Literal["host", "guest", "both"] | None = None
     no_show_decided: bool = False
 
@@ -141,8 +157,8 @@ class SessionTracker:
     def apply(self, event: RoomEvent) -> list[PublicEvent]:
         """The public events ``event`` makes (none for most: quality samples, suggestions, ...)."""
         at = event.at
-        if at is None or self.over:
-            return []
+        if at is None or (self.over and not isinstance(event, FeedbackSubmitted)):
+            return []  # after the end only ratings come (the page asks once the call is over)
         was = {role: p.present for role, p in self.people.items()}
         before: list[PublicEvent] = []  # what the event itself says, before presence changes
         after: list[PublicEvent] = []
@@ -253,7 +269,10 @@ class SessionTracker:
         if isinstance(event, Expired):
             reason: Literal["ended", "expired", "cancelled"] = "expired"
         else:
-            reason = "ended" if self.started or self._late_s(at) >= 0 else "cancelled"
+            reason = (
+                "ended" if self.started or at >= (self.starts_at or self.facts.starts_at) else "cancelled"
+            )
+        self.end_reason = reason
         note = event.data.reason if isinstance(event, Ended) else None
         data = SessionEndedData(**self._base(at), reason=reason, note=note, attendance=self.attendance(at))
         return SessionEnded(data=data)

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     """Seconds before each retry of a failed delivery (each ±20 % at random, so a recovering receiver
     is not hit by every retry at once); after the last, the delivery is ``failed``. The default is
     Standard Webhooks' and Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h (about 42 hours)."""
+    webhook_probe_s: float = Field(default=30.0, gt=0)
+    """How often an endpoint whose deliveries fail is probed with its oldest waiting message, ahead
+    of that message's retry time (not counted as a retry): a receiver back from an outage gets what
+    waited within this many seconds."""
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
     """Seconds a receiver has to answer a delivery (connect, send, answer)."""
     webhook_disable_after_s: float = Field(default=3 * 86400.0, gt=0)

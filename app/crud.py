@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
@@ -26,6 +26,7 @@ __all__ = [
     "clear_live",
     "count_api_keys",
     "count_events_since",
+    "count_room_events",
     "create_api_key",
     "create_room",
     "end_room",
@@ -40,8 +41,9 @@ __all__ = [
     "new_api_key",
     "new_room_id",
     "revoke_api_key",
+    "rooms_starting",
     "rooms_with_pin",
-    "rooms_with_timers_due",
+    "rooms_with_timers",
     "set_live",
     "update_room",
 ]
@@ -318,15 +320,37 @@ async def list_events(
     return [parse_event(dict(row._mapping)) for row in rows]
 
 
+async def rooms_starting(
+    session: AsyncSession, *, owner: int | None, start: datetime, end: datetime, limit: int
+) -> list[tuple[Room, dict[Role, Participant]]]:
+    """Rooms (of the key ``owner``; ``None``: all) starting in ``[start, end)``, with their people,
+    oldest first, at most ``limit``."""
+    query = select(Room).where(col(Room.starts_at) >= start, col(Room.starts_at) < end)
+    if owner is not None:
+        query = query.where(col(Room.api_key_id) == owner)
+    rooms = list(await session.exec(query.order_by(col(Room.starts_at)).limit(limit)))
+    people = await get_participants(session, room_ids=[room.id for room in rooms])
+    return [(room, people[room.id]) for room in rooms]
+
+
+async def count_room_events(session: AsyncSession, *, room_id: str, type_: str, role: Role | None) -> int:
+    """How many events of ``type_`` (by ``role``) a room has."""
+    query = select(func.count()).where(Event.room_id == room_id, Event.type == type_, Event.role == role)
+    return int((await session.exec(query)).one())
+
+
 async def list_events_of_rooms(
-    session: AsyncSession, *, room_ids: Sequence[str]
+    session: AsyncSession, *, room_ids: Sequence[str], types: Sequence[str] | None = None
 ) -> dict[str, list[RoomEvent]]:
-    """Several rooms' events in one query, each room's oldest first (typed, as :func:`list_events`)."""
+    """Several rooms' events in one query (only ``types``, if given), each room's oldest first
+    (typed, as :func:`list_events`)."""
     if not room_ids:
         return {}
     table = Event.__table__  # type: ignore[attr-defined]
     columns = (table.c.room_id, table.c.id, table.c.type, table.c.role, table.c.at, table.c.data)
     query = core_select(*columns).where(table.c.room_id.in_(room_ids)).order_by(table.c.id)
+    if types is not None:
+        query = query.where(table.c.type.in_(types))
     out: dict[str, list[RoomEvent]] = {}
     for row in await (await session.connection()).execute(query):
         fields = dict(row._mapping)
@@ -334,24 +358,16 @@ async def list_events_of_rooms(
     return out
 
 
-async def rooms_with_timers_due(
-    session: AsyncSession, *, now: datetime, default_grace_s: float, since: datetime, exclude: set[str]
-) -> list[str]:
-    """Rooms not ended whose no-show grace period (their own, or ``default_grace_s``) is over by
-    ``now`` without a verdict yet, or that expired without an ``expired`` event (nobody was in them),
-    having started (expired) after ``since``; less ``exclude``."""
+async def rooms_with_timers(session: AsyncSession, *, now: datetime, since: datetime) -> list[str]:
+    """Rooms not ended that started after ``since`` without a no-show verdict yet, or that expired
+    after ``since`` without an ``expired`` event (nobody was in them): their timers may be due."""
     no_show = select(Event.room_id).where(Event.type == "no_show")
     over = select(Event.room_id).where(col(Event.type).in_(("expired", "ended")))
-    query = select(Room.id, Room.starts_at, Room.expires_at, Room.no_show_after_s).where(
+    query = select(Room.id).where(
         col(Room.ended_at).is_(None),
         or_(
             and_(col(Room.starts_at) > since, col(Room.starts_at) <= now, col(Room.id).not_in(no_show)),
             and_(col(Room.expires_at) > since, col(Room.expires_at) <= now, col(Room.id).not_in(over)),
         ),
     )
-    out = []
-    for room_id, starts_at, expires_at, grace_s in await session.exec(query):
-        grace = timedelta(seconds=default_grace_s if grace_s is None else grace_s)
-        if room_id not in exclude and (starts_at + grace <= now or expires_at <= now):
-            out.append(room_id)
-    return out
+    return list(await session.exec(query))

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api.routes import check, health, phone, rooms, session, webhooks
+from app.api.routes import check, health, insights, phone, rooms, session, webhooks
 from app.body_limits import BodyLimits
 from app.config import Settings
 from app.errors import install_error_handlers
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(phone.router)
     app.include_router(check.router)
     app.include_router(webhooks.router)
+    app.include_router(insights.router)
     webhooks.document_catalogue(app)
     app.mount("/static", StaticFiles(directory=WEB_DIR, check_dir=True), name="static")
     return app

@@ -145,6 +145,8 @@ class Room(SQLModel, table=True):
     """``prompt``, ``auto`` or ``off`` (see ``media.fallback_policy.RoomPolicy``)."""
     dial_in_pin: str | None = Field(default=None, max_length=12, index=True)
     """PIN on the deployment's phone bridge, when it has one; unique among rooms not ended."""
+    ends_at: datetime | None = _dt(default=None)
+    """When the conversation is planned to end (calendar invites; no-show grace); ``None``: not said."""
     schedule_sequence: int = Field(default=0)
     """The calendar invite's ``SEQUENCE``: 0 when made, one more on each reschedule."""
     no_show_after_s: float | None = Field(default=None)
@@ -266,6 +268,11 @@ class RoomCreate(_Api):
     expires_at: datetime | None = PydField(
         default=None, description="when the room closes for good (with a time zone, 1970-2099)"
     )
+    ends_at: datetime | None = PydField(
+        default=None,
+        description="when the conversation is planned to end, for calendar invites (default: an hour"
+        " after starts_at in the invite); between starts_at and expires_at",
+    )
     metadata: dict[str, Any] = PydField(default_factory=dict, description="free JSON returned as given")
     fallback_policy: RoomPolicy = PydField(
         default=RoomPolicy.PROMPT,
@@ -276,10 +283,10 @@ class RoomCreate(_Api):
         ge=0,
         le=1440,
         description="minutes after starts_at by which someone who has not come is a no-show"
-        " (default: the deployment's, 10)",
+        " (default: the deployment's, 10, or a quarter of starts_at to ends_at if shorter)",
     )
 
-    _times = field_validator("starts_at", "expires_at")(_aware_time)
+    _times = field_validator("starts_at", "expires_at", "ends_at")(_aware_time)
 
 
 class RoomUpdate(_Api):
@@ -288,11 +295,14 @@ class RoomUpdate(_Api):
     title: str | None = PydField(default=None, min_length=1, max_length=200)
     fallback_policy: RoomPolicy | None = None
     starts_at: datetime | None = PydField(
-        default=None, description="reschedule: the new start (the join links stay valid)"
+        default=None,
+        description="reschedule: the new start (the join links stay valid); given alone, the planned"
+        " end and the closing move with it",
     )
-    expires_at: datetime | None = PydField(default=None, description="reschedule: the new end")
+    expires_at: datetime | None = PydField(default=None, description="reschedule: when the room closes")
+    ends_at: datetime | None = PydField(default=None, description="reschedule: the planned end")
 
-    _times = field_validator("starts_at", "expires_at")(_aware_time)
+    _times = field_validator("starts_at", "expires_at", "ends_at")(_aware_time)
 
 
 class RoomEnd(_Api):
@@ -328,6 +338,8 @@ class RoomPublic(BaseModel):
     guest: ParticipantPublic
     starts_at: datetime
     expires_at: datetime
+    ends_at: datetime | None
+    """The planned end of the conversation, if given."""
     created_at: datetime
     ended_at: datetime | None
     metadata: dict[str, Any]

@@ -13,6 +13,7 @@ from signaling.events import (
     Declined,
     Ended,
     Expired,
+    FeedbackSubmitted,
     Joined,
     Left,
     ModeSwitched,
@@ -71,6 +72,8 @@ class SessionReport(BaseModel):
     """Every suggestion, decision and mode change, and every phone call on the bridge, oldest first."""
     attendance: Attendance | None = None
     """Who came, how late, for how long, together, in each mode, on the phone; the no-show verdict."""
+    feedback: list[FeedbackSubmitted] = []
+    """Each person's rating of the call (their latest), host first."""
 
 
 def _summary(values: list[float]) -> ScoreSummary:
@@ -109,6 +112,7 @@ def session_report(
             )
         )
     timeline = [e for e in events if isinstance(e, _TIMELINE)]
+    latest = {e.role: e for e in events if isinstance(e, FeedbackSubmitted)}
     return SessionReport(
         room_id=room_id,
         started_at=started,
@@ -117,6 +121,7 @@ def session_report(
         time_in_mode_s={mode: round(seconds, 1) for mode, seconds in modes.items()},
         participants=participants,
         timeline=timeline,
+        feedback=[latest[role] for role in Role if role in latest],
     )
 
 

@@ -18,6 +18,7 @@ from app import crud
 from app.attendance import SessionTracker
 from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound
+from app.invites import InviteFacts, invite
 from app.models import (
     MAX_METADATA_BYTES,
     PIN_DIGITS,
@@ -49,6 +50,7 @@ __all__ = [
     "list_rooms",
     "owner_seen_by",
     "room_events",
+    "room_invite",
     "room_report",
     "to_public",
     "update_room",
@@ -62,6 +64,32 @@ rooms not ended leave each draw a 99% chance."""
 def join_url(services: Services, room: Room, role: Role) -> str:
     token = services.tokens.issue(room_id=room.id, role=role, expires_at=room.expires_at)
     return f"{services.settings.public_url}/s/{room.id}#t={token}"
+
+
+def invite_for(services: Services, room: Room, people: dict[Role, Participant], role: Role) -> bytes:
+    """One person's calendar invite (``app.invites``), with their own join link."""
+    link = join_url(services, room, role)
+    settings = services.settings
+    facts = InviteFacts(
+        role=role,
+        name=people[role].name,
+        other_name=people[role.other].name,
+        join_url=link,
+        check_url=link.replace("#", "/check#", 1),
+        public_url=settings.public_url,
+        dial_in=settings.phone_dial_in,
+        pin=room.dial_in_pin,
+        join_early_min=settings.join_early_s // 60,
+    )
+    return invite(room, facts, now=datetime.now(UTC))
+
+
+async def room_invite(
+    services: Services, session: AsyncSession, *, caller: ApiKey, room_id: str, role: Role
+) -> bytes:
+    room = await _room_or_404(session, caller, room_id)
+    people = (await crud.get_participants(session, room_ids=[room.id]))[room.id]
+    return invite_for(services, room, people, role)
 
 
 def to_public(services: Services, room: Room, people: dict[Role, Participant], now: datetime) -> RoomPublic:
@@ -80,6 +108,7 @@ def to_public(services: Services, room: Room, people: dict[Role, Participant], n
         guest=person(Role.GUEST),
         starts_at=room.starts_at,
         expires_at=room.expires_at,
+        ends_at=room.ends_at,
         created_at=room.created_at,
         ended_at=room.ended_at,
         metadata=room.meta,
@@ -99,7 +128,7 @@ async def create_room(
     settings, now = services.settings, datetime.now(UTC)
     starts_at = body.starts_at or now
     expires_at = body.expires_at or starts_at + timedelta(seconds=settings.room_default_ttl_s)
-    _check_times(settings, starts_at, expires_at, now)
+    _check_times(settings, starts_at, expires_at, now, ends_at=body.ends_at)
     if _json_size(body.metadata) > MAX_METADATA_BYTES:
         raise Invalid(
             f"metadata may hold at most {MAX_METADATA_BYTES} bytes of JSON.", code="metadata_too_large"
@@ -110,6 +139,7 @@ async def create_room(
         title=body.title,
         starts_at=starts_at,
         expires_at=expires_at,
+        ends_at=body.ends_at,
         meta=body.metadata,
         fallback_policy=body.fallback_policy.value,
         no_show_after_s=None if body.no_show_grace_minutes is None else body.no_show_grace_minutes * 60,
@@ -130,7 +160,11 @@ async def create_room(
     return to_public(services, room, people, now)
 
 
-def _check_times(settings: Settings, starts_at: datetime, expires_at: datetime, now: datetime) -> None:
+def _check_times(
+    settings: Settings, starts_at: datetime, expires_at: datetime, now: datetime, *, ends_at: datetime | None
+) -> None:
+    if ends_at is not None and not starts_at < ends_at <= expires_at:
+        raise Invalid("ends_at must be after starts_at and no later than expires_at.", code="invalid_end")
     if expires_at <= max(now, starts_at):
         raise Invalid("expires_at must be after starts_at and in the future.", code="invalid_expiry")
     if expires_at - starts_at > timedelta(seconds=settings.room_max_ttl_s):
@@ -163,13 +197,18 @@ async def update_room(
         changes["fallback_policy"] = body.fallback_policy.value
         services.live.set_policy(room_id, body.fallback_policy)
     moved = None
-    if body.starts_at is not None or body.expires_at is not None:
+    if body.starts_at is not None or body.expires_at is not None or body.ends_at is not None:
+        # A new start alone moves the whole session: its end and its closing keep their distance.
+        shift = (body.starts_at - room.starts_at) if body.starts_at is not None else timedelta(0)
         starts_at = body.starts_at or room.starts_at
-        expires_at = body.expires_at or room.expires_at
-        if (starts_at, expires_at) != (room.starts_at, room.expires_at):
-            _check_times(services.settings, starts_at, expires_at, now)
+        expires_at = body.expires_at or room.expires_at + shift
+        ends_at = body.ends_at or (room.ends_at + shift if room.ends_at is not None else None)
+        if (starts_at, expires_at, ends_at) != (room.starts_at, room.expires_at, room.ends_at):
+            _check_times(services.settings, starts_at, expires_at, now, ends_at=ends_at)
             sequence = room.schedule_sequence + 1
-            changes.update(starts_at=starts_at, expires_at=expires_at, schedule_sequence=sequence)
+            changes.update(
+                starts_at=starts_at, expires_at=expires_at, ends_at=ends_at, schedule_sequence=sequence
+            )
             moved = ScheduleData(starts_at=starts_at, expires_at=expires_at, sequence=sequence)
     room = await crud.update_room(session, room=room, changes=changes)
     if moved is not None:

@@ -189,6 +189,8 @@ class Server:
             BENCH_UVICORN_WS=ws or "",
             BENCH_UVICORN_DEFLATE="" if deflate is None else ("on" if deflate else "off"),
         )
+        self.api_key = ""
+        """The API key :meth:`make_rooms` made (duet only)."""
         self.layer = "?"
         """uvicorn's WebSocket protocol class and deflate setting, as the server printed them."""
         self.log: collections.deque[str] = collections.deque(maxlen=200)
@@ -257,6 +259,7 @@ class Server:
         if made.returncode != 0:
             raise RuntimeError(err.decode())
         key = out.decode().strip().splitlines()[-1]
+        self.api_key = key
         body = {"title": "bench", "host": {"name": "Ana"}, "guest": {"name": "Ben"}}
         gate = asyncio.Semaphore(8)
         headers = {"Authorization": f"Bearer {key}"}

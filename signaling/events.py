@@ -28,6 +28,8 @@ __all__ = [
     "Declined",
     "Ended",
     "Expired",
+    "FeedbackChip",
+    "FeedbackData",
     "FeedbackSubmitted",
     "Joined",
     "LeaveReason",
@@ -285,10 +287,17 @@ class PhoneFailed(_Event):
     data: PhoneFailedData
 
 
+FeedbackChip: TypeAlias = Literal[
+    "video_froze", "audio_choppy", "could_not_hear", "could_not_see", "echo", "dropped", "other"
+]
+"""What went wrong, from a fixed vocabulary (the page shows them below five stars)."""
+
+
 class FeedbackData(_Data):
     rating: int = Field(ge=1, le=5)
-    chips: list[str] = Field(default_factory=list)
-    comment: str = ""
+    """Stars, 1-5."""
+    chips: list[FeedbackChip] = Field(default_factory=list, max_length=7)
+    comment: str = Field(default="", max_length=1000)
 
 
 class FeedbackSubmitted(_Event):

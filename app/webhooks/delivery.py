@@ -12,6 +12,11 @@ redirect followed, within ``DUET_WEBHOOK_TIMEOUT_S``. What counts:
 - any other 3xx or 4xx: ``failed`` at once (the receiver refused it; sending again would not help).
 - an endpoint whose deliveries have failed for ``DUET_WEBHOOK_DISABLE_AFTER_S`` (3 days) is disabled.
 
+A failing endpoint is probed every ``DUET_WEBHOOK_PROBE_S`` (30 s): its oldest waiting message is tried ahead
+of its retry time, without counting against its retries. When the probe gets a 2xx, everything
+waiting for that endpoint is due at once: a receiver back from an outage catches up within half a
+minute, not at each message's next retry (up to hours later on the standard schedule).
+
 A room's messages to an endpoint go in order (``store.due_messages``): a later one waits while an
 earlier one is retried. The schedule lives in the database (``next_attempt_at``), so a restart
 loses nothing: pending messages are picked up where they were.
@@ -24,6 +29,7 @@ import contextlib
 import functools
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -104,6 +110,7 @@ class Deliverer:
         timeout_s: float,
         disable_after_s: float,
         max_in_flight: int,
+        probe_every_s: float = 30.0,
         allow_private: bool,
         allow_hosts: frozenset[str],
         clock: Callable[[], datetime] = utcnow,
@@ -117,6 +124,9 @@ class Deliverer:
         )
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._probed: dict[str, float] = {}
+        """Failing endpoint id -> ``time.monotonic()`` of its last probe."""
+        self.probe_every_s = probe_every_s
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -150,13 +160,30 @@ class Deliverer:
         if room <= 0:
             return
         async with self._db.session() as session:
-            due = await store.due_messages(session, now=self._clock(), limit=self._max * 2)
-        for message in due:
+            due = [
+                (m, False) for m in await store.due_messages(session, now=self._clock(), limit=self._max * 2)
+            ]
+            now_s = time.monotonic()
+            failing = [
+                e
+                for e in await store.failing_endpoints(session)
+                if now_s - self._probed.get(e, 0.0) >= self.probe_every_s
+            ]
+            if failing:
+                heads = await store.due_messages(session, now=None, limit=self._max * 2, endpoint_ids=failing)
+                for endpoint_id in failing:
+                    self._probed[endpoint_id] = now_s
+                    head = next((m for m in heads if m.endpoint_id == endpoint_id), None)
+                    if head is not None and all(head.id != m.id for m, _ in due):
+                        due.append((head, True))
+        for message, probe in due:
             if message.id in self._in_flight:
                 continue
             if len(self._in_flight) >= self._max:
                 break
-            task = asyncio.create_task(self._attempt(message.id), name=f"duet-webhook-{message.id[:12]}")
+            task = asyncio.create_task(
+                self._attempt(message.id, probe=probe), name=f"duet-webhook-{message.id[:12]}"
+            )
             self._in_flight[message.id] = task
             task.add_done_callback(functools.partial(self._done, message.id))
 
@@ -164,17 +191,19 @@ class Deliverer:
         self._in_flight.pop(message_id, None)
         self._wake.set()  # room for another; the room's next message may be due now
 
-    async def _attempt(self, message_id: str) -> None:
+    async def _attempt(self, message_id: str, *, probe: bool = False) -> None:
         async with self._db.session() as session:
             message = await session.get(WebhookMessage, message_id)
+            at = self._clock()
             if message is None or message.status != DeliveryStatus.PENDING.value:
+                return
+            if not probe and message.next_attempt_at > at:  # read as due just before an attempt ended
                 return
             endpoint = await session.get(WebhookEndpoint, message.endpoint_id)
             if endpoint is None or not endpoint.enabled:
                 return
             url, payload = endpoint.url, message.payload
             keys = [endpoint.secret]
-            at = self._clock()
             if (
                 endpoint.previous_secret
                 and endpoint.previous_secret_until
@@ -182,7 +211,7 @@ class Deliverer:
             ):
                 keys.append(endpoint.previous_secret)
         code, retry_after, error = await self._post(url, payload, keys, message_id, at)
-        await self._record(message_id, code, retry_after, error)
+        await self._record(message_id, code, retry_after, error, probe=probe)
 
     async def _post(
         self, url: str, payload: str, keys: list[str], message_id: str, at: datetime
@@ -208,7 +237,7 @@ class Deliverer:
         return response.status_code, response.headers.get("retry-after"), error
 
     async def _record(
-        self, message_id: str, code: int | None, retry_after: str | None, error: str | None
+        self, message_id: str, code: int | None, retry_after: str | None, error: str | None, *, probe: bool
     ) -> None:
         now = self._clock()
         async with self._db.session() as session:
@@ -216,15 +245,23 @@ class Deliverer:
             endpoint = None if message is None else await session.get(WebhookEndpoint, message.endpoint_id)
             if message is None or endpoint is None:
                 return
+            outcome = judge(code, retry_after, message.attempts + 1, self._schedule, now=now)
+            if probe and outcome.status is DeliveryStatus.PENDING:  # still down: the schedule stands
+                self._probed[message.endpoint_id] = time.monotonic()
+                message.last_attempt_at, message.last_status_code, message.last_error = now, code, error
+                session.add(message)
+                await session.commit()
+                return
             message.attempts += 1
-            outcome = judge(code, retry_after, message.attempts, self._schedule, now=now)
             message.status = outcome.status.value
             message.last_attempt_at, message.last_status_code, message.last_error = now, code, error
             if outcome.status is DeliveryStatus.DELIVERED:
+                self._probed.pop(endpoint.id, None)
                 message.delivered_at = now
                 endpoint.failing_since = None
                 await store.bring_forward(session, endpoint_id=endpoint.id, now=now)
             else:
+                self._probed[endpoint.id] = time.monotonic()  # the next probe: a probe's time after this
                 endpoint.failing_since = endpoint.failing_since or now
                 if outcome.retry_in_s is not None:
                     message.next_attempt_at = now + timedelta(seconds=outcome.retry_in_s)

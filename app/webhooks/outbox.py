@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
-from app.attendance import RoomFacts, SessionTracker
+from app.attendance import RoomFacts, SessionTracker, no_show_grace_s
 from app.models import Room, utcnow
 from app.webhooks import store
 from app.webhooks.catalogue import PublicEvent, envelope
@@ -117,13 +117,8 @@ class Outbox:
         """Timer events (no-show, waiting) due by ``now`` in rooms in memory, and in rooms that
         started lately whose no-show verdict is due though nothing happened in them (loaded).
         Call it holding :attr:`lock`."""
-        candidates = await crud.rooms_with_timers_due(
-            session,
-            now=now,
-            default_grace_s=self._grace_s,
-            since=now - NO_SHOW_LOOKBACK,
-            exclude=set(self._rooms),
-        )
+        found = await crud.rooms_with_timers(session, now=now, since=now - NO_SHOW_LOOKBACK)
+        candidates = [room_id for room_id in found if room_id not in self._rooms]
         if candidates:
             await self._load(session, candidates)
         return [(room_id, event) for room_id, room in self._rooms.items() for event in room.tracker.due(now)]
@@ -152,7 +147,7 @@ class Outbox:
             names=dict(names),
             starts_at=room.starts_at,
             expires_at=room.expires_at,
-            no_show_grace_s=self._grace_s if room.no_show_after_s is None else room.no_show_after_s,
+            no_show_grace_s=no_show_grace_s(room, self._grace_s),
             waiting_after_s=self._waiting_s,
         )
 

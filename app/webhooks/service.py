@@ -31,6 +31,7 @@ class Webhooks:
             timeout_s=settings.webhook_timeout_s,
             disable_after_s=settings.webhook_disable_after_s,
             max_in_flight=settings.webhook_max_in_flight,
+            probe_every_s=settings.webhook_probe_s,
             allow_private=settings.env == "development",
             allow_hosts=frozenset(settings.webhook_allow_hosts),
         )

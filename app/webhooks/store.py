@@ -20,6 +20,7 @@ __all__ = [
     "bring_forward",
     "due_messages",
     "enabled_endpoints",
+    "failing_endpoints",
     "get_endpoint",
     "get_message",
     "list_endpoints",
@@ -66,9 +67,12 @@ async def add_messages(session: AsyncSession, *, rows: Sequence[dict[str, Any]])
         await connection.execute(insert(WebhookMessage.__table__), list(rows))  # type: ignore[attr-defined]
 
 
-async def due_messages(session: AsyncSession, *, now: datetime, limit: int) -> list[WebhookMessage]:
-    """Pending messages due by ``now`` to enabled endpoints, each the oldest pending one of its room
-    for its endpoint (a room's events reach an endpoint in order: a later one waits for the earlier)."""
+async def due_messages(
+    session: AsyncSession, *, now: datetime | None, limit: int, endpoint_ids: Sequence[str] | None = None
+) -> list[WebhookMessage]:
+    """Pending messages due by ``now`` (``None``: whenever due) to enabled endpoints (those in
+    ``endpoint_ids``, if given), each the oldest pending one of its room for its endpoint (a room's
+    events reach an endpoint in order: a later one waits for the earlier)."""
     earlier = aliased(WebhookMessage)
     blocked = exists().where(
         col(earlier.endpoint_id) == col(WebhookMessage.endpoint_id),
@@ -79,14 +83,21 @@ async def due_messages(session: AsyncSession, *, now: datetime, limit: int) -> l
     query = (
         select(WebhookMessage)
         .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookMessage.endpoint_id))
-        .where(
-            WebhookMessage.status == DeliveryStatus.PENDING.value,
-            col(WebhookMessage.next_attempt_at) <= now,
-            col(WebhookEndpoint.enabled),
-            ~blocked,
-        )
+        .where(WebhookMessage.status == DeliveryStatus.PENDING.value, col(WebhookEndpoint.enabled), ~blocked)
         .order_by(col(WebhookMessage.next_attempt_at), col(WebhookMessage.sequence))
         .limit(limit)
+    )
+    if now is not None:
+        query = query.where(col(WebhookMessage.next_attempt_at) <= now)
+    if endpoint_ids is not None:
+        query = query.where(col(WebhookMessage.endpoint_id).in_(endpoint_ids))
+    return list(await session.exec(query))
+
+
+async def failing_endpoints(session: AsyncSession) -> list[str]:
+    """Enabled endpoints whose deliveries fail (since ``failing_since``)."""
+    query = select(WebhookEndpoint.id).where(
+        col(WebhookEndpoint.enabled), col(WebhookEndpoint.failing_since).is_not(None)
     )
     return list(await session.exec(query))
 

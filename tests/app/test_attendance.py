@@ -233,3 +233,18 @@ def test_attendance() -> None:
     assert report.mode_s[CallMode.VIDEO] == 300.0
     assert report.mode_s[CallMode.AUDIO_ONLY] == 480.0
     assert report.no_show is None
+
+
+def test_ending_before_the_start_is_a_cancellation_with_its_reason() -> None:
+    [cancelled] = SessionTracker(FACTS).apply(ev(-3600, "ended", reason="mentor ill"))
+    assert cancelled.type == "session.ended"
+    assert (cancelled.data.reason, cancelled.data.note) == ("cancelled", "mentor ill")  # type: ignore[union-attr]
+    [ended] = SessionTracker(FACTS).apply(ev(60, "ended"))
+    assert ended.data.reason == "ended"  # type: ignore[union-attr]
+
+
+def test_a_rating_after_the_end_is_told() -> None:
+    _, said = replay(
+        [ev(0, "joined", HOST), ev(60, "ended"), ev(90, "feedback", GUEST, rating=4), ev(95, "joined", HOST)]
+    )
+    assert said[-2:] == ["session.ended", "feedback.submitted:guest"]

@@ -6,9 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from conftest import RunningServer
 
 BODY: dict[str, Any] = {"title": "Mentoring", "host": {"name": "Ana"}, "guest": {"name": "Ben"}}
+
+
+@pytest.fixture
+def server_settings() -> dict[str, Any]:
+    return {"webhook_allow_hosts": ["127.0.0.1"]}
 
 
 async def rooms_of(server: RunningServer, api_key: str | None = None) -> int:
@@ -73,3 +79,15 @@ async def test_a_bad_key_is_refused(server: RunningServer) -> None:
         response = await api.post("/v1/rooms", json=BODY, headers={"Idempotency-Key": "x" * 101})
     assert response.status_code == 422
     assert await rooms_of(server) == 0
+
+
+async def test_a_retried_rotation_rotates_once(server: RunningServer) -> None:
+    async with server.client() as api:
+        made = (await api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"})).json()
+        path = f"/v1/webhooks/{made['id']}/rotate-secret"
+        first = await api.post(path, headers={"Idempotency-Key": "rot-1"})
+        again = await api.post(path, headers={"Idempotency-Key": "rot-1"})
+        elsewhere = await api.post("/v1/rooms", json=BODY, headers={"Idempotency-Key": "rot-1"})
+    assert first.status_code == again.status_code == 200
+    assert first.json()["secret"] == again.json()["secret"] != made["secret"]
+    assert elsewhere.status_code == 409  # the same key for another operation

@@ -150,6 +150,48 @@ async def test_a_receiver_down_for_a_while_gets_everything_in_order_after(server
     assert [d.sequence for d in first] == [1, 2]
 
 
+@pytest.mark.parametrize(
+    "server_settings",
+    [{**FAST, "webhook_retry_schedule_s": [3600.0, 7200.0], "webhook_probe_s": 0.5}],
+    ids=["retries an hour apart, probes every 0.5 s"],
+)
+async def test_a_receiver_back_from_an_outage_gets_what_waited_at_the_next_probe(
+    server: RunningServer,
+) -> None:
+    async with running_receiver() as (receiver, running):
+        endpoint = await register(server, receiver, events=["session.scheduled"])
+        await running.down()
+        rooms = [await server.create_room() for _ in range(3)]
+        async with server.client() as api:
+            page = await until_tried(api, endpoint["id"], 3)
+            assert [d["status"] for d in page] == ["pending"] * 3  # next try in an hour
+            await asyncio.sleep(1.2)  # probes meet the closed port: no retry is used up
+            assert [d["attempts"] for d in await deliveries(api, endpoint["id"])] == [1, 1, 1]
+            await running.up()
+            await receiver.wait_for(lambda r: len(r.accepted()) == 3, timeout=10)
+            final = await until_tried(api, endpoint["id"], 3, status="delivered")  # duet records after
+    assert sorted(d.room_id or "" for d in receiver.accepted()) == sorted(r["id"] for r in rooms)
+    assert [d["attempts"] for d in final] == [2, 2, 2]
+
+
+async def until_tried(
+    api: Any, endpoint_id: str, count: int, status: str | None = None
+) -> list[dict[str, Any]]:
+    """The endpoint's deliveries once ``count`` of them have had an attempt (and have ``status``)."""
+    page: list[dict[str, Any]] = []
+    for _ in range(100):
+        page = await deliveries(api, endpoint_id)
+        if len(page) == count and all(d["attempts"] and status in (None, d["status"]) for d in page):
+            return page
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not every delivery was tried: {page}")
+
+
+async def deliveries(api: Any, endpoint_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (await api.get(f"/v1/webhooks/{endpoint_id}/deliveries")).json()["items"]
+    return items
+
+
 async def test_rotating_the_secret_signs_with_both_for_a_day(server: RunningServer) -> None:
     async with running_receiver() as (receiver, _):
         endpoint = await register(server, receiver, events=["ping"])

@@ -8,12 +8,15 @@ is a function (``"() => ..."``), never a bare expression string.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+import icalendar
 import pytest
 from page_checks import CALL_TIMEOUT_MS, REMOTE_VIDEO_ADVANCED, REMOTE_VIDEO_RENDERS, UI_TIMEOUT_MS
 from playwright.async_api import Page, expect
+from webhook_receiver import Receiver, running_receiver
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LaunchParticipant, Participant
@@ -137,9 +140,20 @@ async def test_a_camera_turned_off_shows_initials_to_the_other_person(
 
 
 @pytest.mark.asyncio
-async def test_ending_the_room_during_a_call_tells_both_people(
+@pytest.mark.parametrize("server_settings", [{"webhook_allow_hosts": ["127.0.0.1"]}])
+async def test_ending_the_room_during_a_call_tells_both_people_and_asks_how_it_went(
     server: Any, participant: LaunchParticipant
 ) -> None:
+    async with running_receiver() as (receiver, _):
+        async with server.client() as api:
+            made = await api.post(
+                "/v1/webhooks", json={"url": receiver.url, "events": ["feedback.submitted"]}
+            )
+        receiver.secrets.append(made.json()["secret"])
+        await _end_and_rate(server, participant, receiver)
+
+
+async def _end_and_rate(server: Any, participant: LaunchParticipant, receiver: Receiver) -> None:
     room = await server.create_room()
     host = await participant("host")
     guest = await participant("guest", phone=True)
@@ -147,6 +161,12 @@ async def test_ending_the_room_during_a_call_tells_both_people(
         await open_prejoin(host, join_url(server, room["join_urls"]["host"])),
         await open_prejoin(guest, join_url(server, room["join_urls"]["guest"])),
     ]
+    # Before joining, "Add to calendar" saves the guest's own invite.
+    async with pages[1].expect_download() as saving:
+        await pages[1].click("#add-to-calendar")
+    saved = await (await saving.value).path()
+    [invite] = icalendar.Calendar.from_ical(saved.read_bytes()).walk("VEVENT")
+    assert str(invite["location"]) == room["join_urls"]["guest"]
     for page in pages:
         await page.click("#join")
     for page in pages:
@@ -154,10 +174,29 @@ async def test_ending_the_room_during_a_call_tells_both_people(
 
     await end_room(server, room["id"])
     for page in pages:
-        await expect(page.locator("#status")).to_have_text("The session has ended.", timeout=UI_TIMEOUT_MS)
-        await expect(page.locator("#call-notice")).to_be_visible()
-        await expect(page.locator("#call-retry")).to_be_hidden()
+        await expect(page.locator("#view-left")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        await expect(page.locator("#left-title")).to_have_text("This session has ended")
+        await expect(page.locator("#left-text")).to_have_text("The session has ended.")
+        await expect(page.locator("#rejoin")).to_be_hidden()
         assert await page.evaluate("() => [window.duet.state, window.duet.pc]") == ["ended", None]
+    # The guest says how it went: two stars, the video froze, a comment.
+    form = pages[1].locator("#feedback")
+    await expect(form.locator(".feedback-what")).to_be_hidden()
+    await form.locator('.feedback-star[data-rating="2"]').click()
+    await form.locator('.chip[data-chip="video_froze"]').click()
+    await form.locator("textarea").fill("Froze twice, then fine on audio.")
+    await form.locator(".feedback-send").click()
+    await expect(form.locator(".feedback-done")).to_have_text(re.compile("Thank you"), timeout=UI_TIMEOUT_MS)
+    await receiver.wait_for(lambda r: len(r.accepted()) == 1)
+    [told] = receiver.accepted()
+    assert told.verified_with and told.type == "feedback.submitted"
+    data = told.body["data"]
+    assert (data["room_id"], data["role"], data["name"]) == (room["id"], "guest", room["guest"]["name"])
+    assert (data["rating"], data["chips"], data["comment"]) == (
+        2,
+        ["video_froze"],
+        "Froze twice, then fine on audio.",
+    )
     host.assert_clean()
     guest.assert_clean()
 

@@ -55,6 +55,7 @@ async def test_two_headless_participants_see_and_hear_each_other(server: Running
     async with server.client() as api:
         events = (await api.get(f"/v1/rooms/{room['id']}/events")).json()["items"]
     assert [(e["type"], e["role"]) for e in events] == [
+        ("scheduled", None),
         ("joined", "host"),
         ("joined", "guest"),
         ("ended", None),

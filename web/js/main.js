@@ -1,6 +1,8 @@
 // The room page: read the join link, ask the server who is in the room, run the
 // pre-join screen, then the call. See docs/protocol.md for the wire side.
 
+import { downloadInvite } from "./calendar.js";
+import { FeedbackForm } from "./feedback.js";
 import { LocalMedia } from "./media.js";
 import { PreJoin } from "./prejoin.js";
 import { fetchPreview, joinPath, readJoinLink } from "./preview.js";
@@ -70,6 +72,13 @@ async function main() {
   }
   const { preview } = result;
   document.title = `${preview.room.title} · duet`;
+
+  new FeedbackForm(byId("feedback"), link); // shown on the "left" screen after the call
+  byId("add-to-calendar").addEventListener("click", async () => {
+    const problem = await downloadInvite(link);
+    byId("calendar-error").hidden = problem === null;
+    byId("calendar-error").textContent = problem ?? "";
+  });
 
   const media = new LocalMedia();
   hook.state = link.check ? "check" : "prejoin";

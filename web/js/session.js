@@ -170,7 +170,9 @@ export class Session {
     this.#setState("left");
     this.#endCall();
     this.#media.stop();
+    byId("left-title").textContent = "You left the session";
     byId("left-text").textContent = `Your session with ${this.#peerName} is still open: you can rejoin while it lasts.`;
+    byId("rejoin").hidden = false;
     showView("left");
   }
 
@@ -286,6 +288,14 @@ export class Session {
     this.#setState("ended", reason);
     this.#media.stop();
     this.#renderLocal();
+    if (errorCode === "room_ended" || errorCode === "room_expired") {
+      // Over for good: the card that asks how it went, with no way back in.
+      byId("left-title").textContent = "This session has ended";
+      byId("left-text").textContent = reason;
+      byId("rejoin").hidden = true;
+      showView("left");
+      return;
+    }
     const canRetry = errorCode === "replaced" || errorCode === null || errorCode === "heartbeat_timeout";
     this.#view.setEnded(reason, canRetry ? (errorCode === "replaced" ? "Join from this tab" : "Try again") : null);
   }

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app import rooms
 from app.deps import ApiKeyDep, RoomId, ServicesDep, SessionDep
 from app.idempotency import IdempotencyKey, once
 from app.models import EventPage, RoomCreate, RoomEnd, RoomPage, RoomPublic, RoomState, RoomUpdate
 from app.report import SessionReport
+from signaling.messages import Role
 
 router = APIRouter(prefix="/v1/rooms", tags=["rooms"])
+ICS = "text/calendar; charset=utf-8"
 
 _ERROR: dict[str, Any] = {
     "content": {
@@ -118,6 +120,29 @@ async def room_events(
     oldest first, ``limit`` at a time: while more remain, ``next`` is the ``after`` of the next page."""
     return await rooms.room_events(
         services, session, caller=api_key, room_id=room_id, limit=limit, after=after
+    )
+
+
+@router.get(
+    "/{room_id}/invite.ics",
+    responses={**_ERRORS, 200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"}},
+    response_class=Response,
+)
+async def room_invite(
+    room_id: RoomId,
+    role: Role,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+) -> Response:
+    """One person's calendar invite (``role``: ``host`` or ``guest``): their own join link, the video
+    call and the phone backup as RFC 7986 ``CONFERENCE`` properties, the backup plan in words. The UID
+    stays and ``SEQUENCE`` grows with each reschedule, so calendars update the event."""
+    ics = await rooms.room_invite(services, session, caller=api_key, room_id=room_id, role=role)
+    return Response(
+        ics,
+        media_type=ICS,
+        headers={"Content-Disposition": f'attachment; filename="{room_id}-{role.value}.ics"'},
     )
 
 

@@ -6,11 +6,12 @@ import asyncio
 import contextvars
 from datetime import datetime
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Response, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
+from app import crud
 from app.access import Entry
 from app.api.admission import admit
 from app.call_advisor import room_backups
@@ -19,9 +20,11 @@ from app.live_rooms import JoinRefused
 from app.logs import bind_connection, bind_room
 from app.models import RoomState
 from app.phone.numbers import masked
+from app.rooms import invite_for
 from app.services import Services
 from app.web import ROOM_PAGE
 from app.ws_protocol import direct_socket
+from signaling.events import FeedbackChip, FeedbackData, FeedbackSubmitted
 from signaling.messages import (
     PROTOCOL_VERSION,
     BackupPlan,
@@ -203,3 +206,55 @@ async def signaling(ws: WebSocket, room_id: str, services: ServicesDep) -> None:
         # A refused socket keeps its connection until the error and close frames have left (bounded).
         await live.closed(conn)
         live.disconnect(conn)
+
+
+class TokenRequest(BaseModel):
+    token: str = Field(max_length=4096)
+
+
+@router.post(
+    "/s/{room_id}/invite",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"}},
+)
+async def invite(room_id: RoomId, body: TokenRequest, services: ServicesDep) -> Response:
+    """The join link holder's own calendar invite (the page's "Add to calendar"); the token goes in
+    the body, never the URL. An ended room's invite is a cancellation, for a week."""
+    admitted = await admit(services, Entry.INVITE, token=body.token, room_id=room_id)
+    ics = invite_for(services, admitted.room, admitted.people, admitted.role)
+    disposition = f'attachment; filename="duet-{admitted.room.id}.ics"'
+    return Response(
+        ics, media_type="text/calendar; charset=utf-8", headers={"Content-Disposition": disposition}
+    )
+
+
+class FeedbackRequest(BaseModel):
+    """``POST /s/{room_id}/feedback``: how the call went, from a join link holder."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(max_length=4096)
+    rating: int = Field(ge=1, le=5, description="stars, 1-5")
+    chips: list[FeedbackChip] = Field(default_factory=list, max_length=7, description="what went wrong")
+    comment: str = Field(default="", max_length=1000)
+
+
+class FeedbackAccepted(BaseModel):
+    rating: int
+    replaced: bool
+    """This person had rated the call before: this rating replaces that one."""
+
+
+@router.post("/s/{room_id}/feedback", status_code=202)
+async def feedback(room_id: RoomId, body: FeedbackRequest, services: ServicesDep) -> FeedbackAccepted:
+    """Rate the call (one rating a person a room: a second replaces the first), during it or for a
+    week after the room ended. Stored, in the report, and sent as ``feedback.submitted``."""
+    admitted = await admit(services, Entry.FEEDBACK, token=body.token, room_id=room_id)
+    async with services.db.session() as session:
+        before = await crud.count_room_events(session, room_id=room_id, type_="feedback", role=admitted.role)
+    chips = list(dict.fromkeys(body.chips))  # each once, in the order given
+    rated = FeedbackData(
+        rating=body.rating, chips=[] if body.rating == 5 else chips, comment=body.comment.strip()
+    )
+    services.events.record(room_id, FeedbackSubmitted(role=admitted.role, data=rated))
+    await services.events.flush()
+    return FeedbackAccepted(rating=body.rating, replaced=before > 0)

@@ -127,18 +127,47 @@ async def delete_endpoint(
 
 
 @router.post("/{endpoint_id}/rotate-secret", responses=_ERRORS)
-async def rotate_secret(endpoint_id: EndpointId, session: SessionDep, api_key: ApiKeyDep) -> EndpointCreated:
+async def rotate_secret(
+    endpoint_id: EndpointId,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EndpointCreated:
     """A new signing secret (in the answer, this once). For 24 hours deliveries carry a signature with
-    the old secret too, so receivers can switch without missing one."""
-    return await endpoints.rotate_secret(session, caller=api_key, endpoint_id=endpoint_id)
+    the old secret too, so receivers can switch without missing one. A retry with the same
+    ``Idempotency-Key`` returns the same secret instead of rotating again."""
+    return await once(  # type: ignore[return-value]  # a replay is the first answer, as sent
+        services.db,
+        caller=api_key,
+        key=idempotency_key,
+        operation=f"POST /v1/webhooks/{endpoint_id}/rotate-secret",
+        body=None,
+        status=200,
+        run=lambda: endpoints.rotate_secret(session, caller=api_key, endpoint_id=endpoint_id),
+    )
 
 
 @router.post("/{endpoint_id}/test", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
 async def send_test(
-    endpoint_id: EndpointId, services: ServicesDep, session: SessionDep, api_key: ApiKeyDep
+    endpoint_id: EndpointId,
+    services: ServicesDep,
+    session: SessionDep,
+    api_key: ApiKeyDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> DeliveryPublic:
     """Send a ``ping`` event now; follow it in the deliveries."""
-    return await endpoints.send_test(_webhooks(services), session, caller=api_key, endpoint_id=endpoint_id)
+    return await once(  # type: ignore[return-value]  # a replay is the first answer, as sent
+        services.db,
+        caller=api_key,
+        key=idempotency_key,
+        operation=f"POST /v1/webhooks/{endpoint_id}/test",
+        body=None,
+        status=202,
+        run=lambda: endpoints.send_test(
+            _webhooks(services), session, caller=api_key, endpoint_id=endpoint_id
+        ),
+    )
 
 
 @router.get("/{endpoint_id}/deliveries", responses=_ERRORS)

@@ -1,5 +1,5 @@
-"""Webhooks: endpoints and their outbox; idempotency keys; a room's own no-show grace period and its
-calendar invite's SEQUENCE.
+"""Webhooks: endpoints and their outbox; idempotency keys; a room's planned end, its own no-show
+grace period and its calendar invite's SEQUENCE.
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("room", sa.Column("no_show_after_s", sa.Float(), nullable=True))
+    op.add_column("room", sa.Column("ends_at", sa.DateTime(), nullable=True))
     op.add_column("room", sa.Column("schedule_sequence", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "webhook_endpoint",
@@ -85,3 +86,4 @@ def downgrade() -> None:
     op.drop_table("webhook_endpoint")
     op.drop_column("room", "schedule_sequence")
     op.drop_column("room", "no_show_after_s")
+    op.drop_column("room", "ends_at")
