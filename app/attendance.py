@@ -307,6 +307,14 @@ class SessionTracker:
                 out.append(Waiting(role=role, data=waited))
         return out
 
+    def settled(self, now: datetime) -> SessionTracker:
+        """This tracker with the no-show verdict due by ``now`` applied, recorded or not yet (a
+        report or a summary read between the grace period's end and the timers' next check)."""
+        for event in self.due(now):
+            if isinstance(event, NoShow):
+                self.apply(event.model_copy(update={"at": now}))
+        return self
+
     # --- attendance ------------------------------------------------------------------------------
 
     def attendance(self, now: datetime) -> Attendance:

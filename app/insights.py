@@ -94,7 +94,7 @@ def summarise(
             if isinstance(event, FeedbackSubmitted):
                 latest[event.role] = event
         cancelled += tracker.end_reason == "cancelled"
-        attendance: Attendance = tracker.attendance(now)
+        attendance: Attendance = tracker.settled(now).attendance(now)
         held += tracker.started
         if attendance.no_show is not None:
             setattr(no_shows, attendance.no_show, getattr(no_shows, attendance.no_show) + 1)

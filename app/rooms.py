@@ -322,4 +322,4 @@ async def room_report(
     for event in events:
         tracker.apply(event)
     report = session_report(room_id=room.id, names=names, events=events, now=now)
-    return report.model_copy(update={"attendance": tracker.attendance(now)})
+    return report.model_copy(update={"attendance": tracker.settled(now).attendance(now)})

@@ -7,7 +7,8 @@ two ``participant.joined``, two ``participant.left`` (and ``session.started`` on
 on loopback (``tests/webhook_receiver.py``) verifies every signature with the Standard Webhooks
 library and answers 200.
 
-1. Up (``--up-s``): latency from each event (its ``occurred_at``, duet's clock) to its arrival at
+1. Up (``--up-s``, once the ramp's own events are delivered; how long that took is printed):
+   latency from each event (its ``occurred_at``, duet's clock) to its arrival at
    the receiver (this machine's clock): p50, p99, max; deliveries per second.
 2. Outage (``--outage-s``, the issue's 600 by default): the receiver stops listening (connections
    refused) while the churn goes on; with ``--restart``, duet is SIGKILLed halfway and started again
@@ -173,7 +174,18 @@ async def main_async(args: argparse.Namespace) -> None:
                     asyncio.create_task(churn(f"{ws}/s/{r}/ws", h, g, args.cycle_s, stop))
                     for r, h, g in rooms[args.live :]
                 ]
-                await asyncio.sleep(5)  # the churn settles
+                # The ramp's events (4 a live room) drain first: the steady state is measured after.
+                drain_from = time.monotonic()
+                for _ in range(600):  # polled: duet has no push for "nothing pending"
+                    if (await statuses(server, made["id"])).get("pending", 0) <= 2 * args.churn:
+                        break
+                    await asyncio.sleep(1)
+                drained = time.monotonic() - drain_from
+                backlog = len(receiver.accepted())
+                print(
+                    f"ramp backlog: {backlog} delivered, drained {drained:.1f} s after the churn began",
+                    flush=True,
+                )
                 up_from = time.time()
                 print(f"up: {args.up_s:.0f} s…", flush=True)
                 await asyncio.sleep(args.up_s)
@@ -232,6 +244,7 @@ async def main_async(args: argparse.Namespace) -> None:
     ]  # fmt: skip
     print("| " + " | ".join(str(c) for c in cells) + " |")
     print(f"\nchurn cycles {cycles}; messages when the receiver came back: {made_during}")
+    print(f"the ramp's backlog ({backlog} messages) drained {drained:.1f} s after the churn began")
     print(f"every signature verified: {all(d.verified_with for d in receiver.accepted())}")
     print(f"bench process: CPU {own_cpu:.1f} s over the run, loop lag {lag.summary()}")
     print(f"duet (its last process): CPU {server_cpu:.1f} s")

@@ -41,7 +41,7 @@ from app.db import Database
 from app.models import utcnow
 from app.webhooks import store
 from app.webhooks.destinations import destination_refusal
-from app.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookMessage
+from app.webhooks.models import DeliveryStatus, WebhookEndpoint
 from app.webhooks.signing import signed_headers
 
 __all__ = ["Deliverer", "Outcome", "judge"]
@@ -124,6 +124,8 @@ class Deliverer:
         )
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._finished: dict[str, float] = {}
+        """Message id -> ``time.monotonic()`` when its attempt was recorded (the last seconds')."""
         self._probed: dict[str, float] = {}
         """Failing endpoint id -> ``time.monotonic()`` of its last probe."""
         self.probe_every_s = probe_every_s
@@ -156,62 +158,61 @@ class Deliverer:
                 await asyncio.sleep(POLL_S)
 
     async def _send_due(self) -> None:
-        room = self._max - len(self._in_flight)
-        if room <= 0:
+        if self._max - len(self._in_flight) <= 0:
             return
+        asked_at = time.monotonic()
         async with self._db.session() as session:
             due = [
                 (m, False) for m in await store.due_messages(session, now=self._clock(), limit=self._max * 2)
             ]
-            now_s = time.monotonic()
             failing = [
                 e
                 for e in await store.failing_endpoints(session)
-                if now_s - self._probed.get(e, 0.0) >= self.probe_every_s
+                if asked_at - self._probed.get(e, 0.0) >= self.probe_every_s
             ]
             if failing:
                 heads = await store.due_messages(session, now=None, limit=self._max * 2, endpoint_ids=failing)
                 for endpoint_id in failing:
-                    self._probed[endpoint_id] = now_s
+                    self._probed[endpoint_id] = asked_at
                     head = next((m for m in heads if m.endpoint_id == endpoint_id), None)
                     if head is not None and all(head.id != m.id for m, _ in due):
                         due.append((head, True))
+            endpoints = await store.get_endpoints(session, ids={m.endpoint_id for m, _ in due})
+        now = self._clock()
         for message, probe in due:
-            if message.id in self._in_flight:
+            endpoint = endpoints.get(message.endpoint_id)
+            if message.id in self._in_flight or endpoint is None or not endpoint.enabled:
+                continue
+            if self._finished.get(message.id, 0.0) >= asked_at:  # read before its attempt was recorded
                 continue
             if len(self._in_flight) >= self._max:
                 break
-            task = asyncio.create_task(
-                self._attempt(message.id, probe=probe), name=f"duet-webhook-{message.id[:12]}"
+            job = _Job(
+                message_id=message.id,
+                endpoint_id=endpoint.id,
+                url=endpoint.url,
+                keys=_keys(endpoint, now),
+                payload=message.payload,
+                attempts=message.attempts,
+                failing=endpoint.failing_since is not None,
+                probe=probe,
             )
+            task = asyncio.create_task(self._attempt(job), name=f"duet-webhook-{message.id[:12]}")
             self._in_flight[message.id] = task
             task.add_done_callback(functools.partial(self._done, message.id))
 
     def _done(self, message_id: str, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(message_id, None)
+        now = time.monotonic()
+        self._finished[message_id] = now
+        if len(self._finished) > 10_000:  # only the last seconds' matter
+            self._finished = {k: t for k, t in self._finished.items() if now - t < 10.0}
         self._wake.set()  # room for another; the room's next message may be due now
 
-    async def _attempt(self, message_id: str, *, probe: bool = False) -> None:
-        async with self._db.session() as session:
-            message = await session.get(WebhookMessage, message_id)
-            at = self._clock()
-            if message is None or message.status != DeliveryStatus.PENDING.value:
-                return
-            if not probe and message.next_attempt_at > at:  # read as due just before an attempt ended
-                return
-            endpoint = await session.get(WebhookEndpoint, message.endpoint_id)
-            if endpoint is None or not endpoint.enabled:
-                return
-            url, payload = endpoint.url, message.payload
-            keys = [endpoint.secret]
-            if (
-                endpoint.previous_secret
-                and endpoint.previous_secret_until
-                and at < endpoint.previous_secret_until
-            ):
-                keys.append(endpoint.previous_secret)
-        code, retry_after, error = await self._post(url, payload, keys, message_id, at)
-        await self._record(message_id, code, retry_after, error, probe=probe)
+    async def _attempt(self, job: _Job) -> None:
+        at = self._clock()
+        code, retry_after, error = await self._post(job.url, job.payload, job.keys, job.message_id, at)
+        await self._record(job, code, retry_after, error)
 
     async def _post(
         self, url: str, payload: str, keys: list[str], message_id: str, at: datetime
@@ -236,41 +237,62 @@ class Deliverer:
             error = f"HTTP {response.status_code}"
         return response.status_code, response.headers.get("retry-after"), error
 
-    async def _record(
-        self, message_id: str, code: int | None, retry_after: str | None, error: str | None, *, probe: bool
-    ) -> None:
+    async def _record(self, job: _Job, code: int | None, retry_after: str | None, error: str | None) -> None:
         now = self._clock()
+        outcome = judge(code, retry_after, job.attempts + 1, self._schedule, now=now)
+        answered = {"last_attempt_at": now, "last_status_code": code, "last_error": error}
         async with self._db.session() as session:
-            message = await session.get(WebhookMessage, message_id)
-            endpoint = None if message is None else await session.get(WebhookEndpoint, message.endpoint_id)
-            if message is None or endpoint is None:
-                return
-            outcome = judge(code, retry_after, message.attempts + 1, self._schedule, now=now)
-            if probe and outcome.status is DeliveryStatus.PENDING:  # still down: the schedule stands
-                self._probed[message.endpoint_id] = time.monotonic()
-                message.last_attempt_at, message.last_status_code, message.last_error = now, code, error
-                session.add(message)
+            if job.probe and outcome.status is DeliveryStatus.PENDING:  # still down: the schedule stands
+                self._probed[job.endpoint_id] = time.monotonic()
+                await store.update_message(session, message_id=job.message_id, values=answered)
                 await session.commit()
                 return
-            message.attempts += 1
-            message.status = outcome.status.value
-            message.last_attempt_at, message.last_status_code, message.last_error = now, code, error
+            values: dict[str, object] = {
+                **answered,
+                "attempts": job.attempts + 1,
+                "status": outcome.status.value,
+            }
             if outcome.status is DeliveryStatus.DELIVERED:
-                self._probed.pop(endpoint.id, None)
-                message.delivered_at = now
-                endpoint.failing_since = None
-                await store.bring_forward(session, endpoint_id=endpoint.id, now=now)
+                values["delivered_at"] = now
+            elif outcome.retry_in_s is not None:
+                values["next_attempt_at"] = now + timedelta(seconds=outcome.retry_in_s)
+            await store.update_message(session, message_id=job.message_id, values=values)
+            if outcome.status is DeliveryStatus.DELIVERED:
+                self._probed.pop(job.endpoint_id, None)
+                if job.failing:  # back from failing: what waits for a retry is due now
+                    await store.endpoint_recovered(session, endpoint_id=job.endpoint_id, now=now)
             else:
-                self._probed[endpoint.id] = time.monotonic()  # the next probe: a probe's time after this
-                endpoint.failing_since = endpoint.failing_since or now
-                if outcome.retry_in_s is not None:
-                    message.next_attempt_at = now + timedelta(seconds=outcome.retry_in_s)
+                self._probed[job.endpoint_id] = time.monotonic()  # the next probe: a probe's time after this
+                since = await store.endpoint_failed(session, endpoint_id=job.endpoint_id, now=now)
                 reason = outcome.disable
-                if reason is None and now - endpoint.failing_since >= self._disable_after:
-                    reason = f"every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
-                if reason is not None and endpoint.enabled:
-                    endpoint.enabled, endpoint.disabled_reason = False, reason
-                    log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
-            session.add(message)
-            session.add(endpoint)
+                if reason is None and now - since >= self._disable_after:
+                    reason = f"every delivery failed since {since:%Y-%m-%d %H:%M} UTC"
+                if reason is not None and await store.disable_endpoint(
+                    session, endpoint_id=job.endpoint_id, reason=reason
+                ):
+                    log.warning("webhook endpoint %s disabled: %s", job.endpoint_id, reason)
             await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One attempt: what to send where, read with the round that found it due."""
+
+    message_id: str
+    endpoint_id: str
+    url: str
+    keys: list[str]
+    payload: str
+    attempts: int
+    """Attempts before this one."""
+    failing: bool
+    """The endpoint's deliveries were failing when the round read it."""
+    probe: bool
+
+
+def _keys(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign now: the endpoint's, and for a day after a rotation the previous one."""
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and now < until:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]

@@ -17,15 +17,19 @@ from app.webhooks.models import DeliveryStatus, WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "add_messages",
-    "bring_forward",
+    "disable_endpoint",
     "due_messages",
     "enabled_endpoints",
+    "endpoint_failed",
+    "endpoint_recovered",
     "failing_endpoints",
     "get_endpoint",
+    "get_endpoints",
     "get_message",
     "list_endpoints",
     "list_messages",
     "new_id",
+    "update_message",
 ]
 
 
@@ -102,8 +106,53 @@ async def failing_endpoints(session: AsyncSession) -> list[str]:
     return list(await session.exec(query))
 
 
-async def bring_forward(session: AsyncSession, *, endpoint_id: str, now: datetime) -> None:
-    """The endpoint answered again: its pending messages waiting for a later retry are due now."""
+async def get_endpoints(session: AsyncSession, *, ids: set[str]) -> dict[str, WebhookEndpoint]:
+    if not ids:
+        return {}
+    query = select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(ids))
+    return {endpoint.id: endpoint for endpoint in await session.exec(query)}
+
+
+async def update_message(session: AsyncSession, *, message_id: str, values: dict[str, Any]) -> None:
+    """One statement: a pending message's attempt recorded."""
+    await session.exec(
+        update(WebhookMessage)
+        .where(
+            col(WebhookMessage.id) == message_id, col(WebhookMessage.status) == DeliveryStatus.PENDING.value
+        )
+        .values(**values)
+    )
+
+
+async def endpoint_failed(session: AsyncSession, *, endpoint_id: str, now: datetime) -> datetime:
+    """Mark the endpoint failing (since ``now`` unless it already was); since when it has been."""
+    await session.exec(
+        update(WebhookEndpoint)
+        .where(col(WebhookEndpoint.id) == endpoint_id, col(WebhookEndpoint.failing_since).is_(None))
+        .values(failing_since=now)
+    )
+    since = (
+        await session.exec(select(WebhookEndpoint.failing_since).where(WebhookEndpoint.id == endpoint_id))
+    ).first()
+    return since or now
+
+
+async def disable_endpoint(session: AsyncSession, *, endpoint_id: str, reason: str) -> bool:
+    """Disable an enabled endpoint with ``reason``; whether it was enabled."""
+    result = await session.exec(
+        update(WebhookEndpoint)
+        .where(col(WebhookEndpoint.id) == endpoint_id, col(WebhookEndpoint.enabled))
+        .values(enabled=False, disabled_reason=reason)
+    )
+    return bool(result.rowcount)
+
+
+async def endpoint_recovered(session: AsyncSession, *, endpoint_id: str, now: datetime) -> None:
+    """The endpoint answered again: no longer failing, and its pending messages waiting for a later
+    retry are due now."""
+    await session.exec(
+        update(WebhookEndpoint).where(col(WebhookEndpoint.id) == endpoint_id).values(failing_since=None)
+    )
     await session.exec(
         update(WebhookMessage)
         .where(

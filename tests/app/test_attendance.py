@@ -248,3 +248,9 @@ def test_a_rating_after_the_end_is_told() -> None:
         [ev(0, "joined", HOST), ev(60, "ended"), ev(90, "feedback", GUEST, rating=4), ev(95, "joined", HOST)]
     )
     assert said[-2:] == ["session.ended", "feedback.submitted:guest"]
+
+
+def test_a_report_read_before_the_timers_ran_has_the_verdict_already() -> None:
+    tracker, _ = replay([ev(0, "joined", HOST)])
+    assert tracker.settled(at(599)).attendance(at(599)).no_show is None
+    assert tracker.settled(at(601)).attendance(at(601)).no_show == "guest"

@@ -288,3 +288,32 @@ async def test_urls_that_reach_duet_or_its_network_are_refused(server: RunningSe
         response = await client.post("/v1/webhooks", json={"url": url})
     assert response.status_code == 422, response.text
     assert response.json()["code"] in ("webhook_url_refused", "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "server_settings",
+    [{**FAST, "webhook_retry_schedule_s": [0.2] * 20, "webhook_disable_after_s": 1.0}],
+    ids=["disabled after failing for 1 s"],
+)
+async def test_an_endpoint_failing_for_long_is_disabled_and_says_why(server: RunningServer) -> None:
+    async with running_receiver(lambda _d, _n: (503, {}, 0.0)) as (receiver, _):
+        endpoint = await register(server, receiver, events=["session.scheduled"])
+        await server.create_room()
+        async with server.client() as api:
+            for _ in range(100):
+                state = (await api.get(f"/v1/webhooks/{endpoint['id']}")).json()
+                if not state["enabled"]:
+                    break
+                await asyncio.sleep(0.1)
+            tries = len(receiver.got)
+            await asyncio.sleep(0.6)  # disabled: nothing more is sent
+            [pending] = await deliveries(api, endpoint["id"])
+            assert len(receiver.got) == tries
+            # Enabled again (the platform fixed its receiver): what waited goes out.
+            receiver.answer = lambda _d, _n: (200, {}, 0.0)
+            enabled = await api.patch(f"/v1/webhooks/{endpoint['id']}", json={"enabled": True})
+            await receiver.wait_for(lambda r: len(r.accepted()) == 1)
+    assert state["enabled"] is False and state["disabled_reason"].startswith("every delivery failed since")
+    assert state["failing_since"] is not None
+    assert pending["status"] == "pending"
+    assert enabled.json()["enabled"] is True and enabled.json()["disabled_reason"] is None

@@ -116,8 +116,10 @@ async def room_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID, description="The last event id seen")] = None,
 ) -> EventPage:
-    """What happened in one of the calling key's rooms (joined, left, reconnected, ended, expired),
-    oldest first, ``limit`` at a time: while more remain, ``next`` is the ``after`` of the next page."""
+    """What happened in one of the calling key's rooms, oldest first, ``limit`` at a time: while more
+    remain, ``next`` is the ``after`` of the next page. One schema per event type (``scheduled``,
+    ``joined``, ``left``, ``mode``, ``phone.joined``, ``no_show``, ``feedback``, ...); an event
+    written by a newer duet comes as it was stored (``UnknownEvent``)."""
     return await rooms.room_events(
         services, session, caller=api_key, room_id=room_id, limit=limit, after=after
     )
