@@ -78,7 +78,7 @@ class Insights(BaseModel):
 def summarise(
     rooms: Iterable[tuple[SessionTracker, list[RoomEvent]]], *, start: datetime, end: datetime, now: datetime
 ) -> Insights:
-    """The insights over ``rooms`` (each a fresh tracker and the room's events, oldest first)."""
+    """The insights over ``rooms`` (each a tracker fed the room's events, and those events)."""
     sessions = held = cancelled = 0
     no_shows = NoShows()
     late: list[float] = []
@@ -90,7 +90,6 @@ def summarise(
         sessions += 1
         latest: dict[Role, FeedbackSubmitted] = {}
         for event in events:
-            tracker.apply(event)
             if isinstance(event, FeedbackSubmitted):
                 latest[event.role] = event
         cancelled += tracker.end_reason == "cancelled"

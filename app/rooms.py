@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
-from app.attendance import SessionTracker
 from app.config import Settings
 from app.errors import Conflict, Invalid, NotFound
 from app.invites import InviteFacts, invite
@@ -318,8 +317,6 @@ async def room_report(
     events = await crud.list_events(session, room_id=room_id)
     names = {role: person.name for role, person in people.items()}
     now = datetime.now(UTC)
-    tracker = SessionTracker(services.webhooks.outbox.facts(room, names))
-    for event in events:
-        tracker.apply(event)
+    tracker = services.webhooks.outbox.replayed(room, people, events)
     report = session_report(room_id=room.id, names=names, events=events, now=now)
     return report.model_copy(update={"attendance": tracker.settled(now).attendance(now)})

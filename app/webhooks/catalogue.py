@@ -9,6 +9,7 @@ OpenAPI description (``webhooks`` section) and build the payloads.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ __all__ = [
     "SessionRescheduled",
     "SessionScheduled",
     "SessionStarted",
-    "envelope",
+    "delivery_body",
 ]
 
 
@@ -263,8 +264,9 @@ CATALOGUE: tuple[type[BaseModel], ...] = PublicEvent.__args__
 EVENT_TYPES: frozenset[str] = frozenset(m.model_fields["type"].default for m in CATALOGUE)
 
 
-def envelope(event: PublicEvent) -> dict[str, Any]:
-    """The delivery body: ``{"type", "timestamp", "data"}``; ``timestamp`` is when it happened."""
+def delivery_body(event: PublicEvent) -> str:
+    """The delivery body, compact JSON, as sent and signed on every attempt: ``{"type", "timestamp",
+    "data"}``; ``timestamp`` is when it happened."""
     data = event.data.model_dump(mode="json")
-    timestamp = data.get("occurred_at")
-    return {"type": event.type, "timestamp": timestamp, "data": data}
+    body = {"type": event.type, "timestamp": data.get("occurred_at"), "data": data}
+    return json.dumps(body, separators=(",", ":"))

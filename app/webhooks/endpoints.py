@@ -6,7 +6,6 @@ Every call sees only the calling API key's endpoints (an admin key: all); anothe
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -16,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Invalid, NotFound
 from app.models import ApiKey, utcnow
 from app.webhooks import store
-from app.webhooks.catalogue import Ping, PingData, envelope
+from app.webhooks.catalogue import Ping, PingData, delivery_body
 from app.webhooks.destinations import destination_refusal
 from app.webhooks.models import (
     DeliveryPage,
@@ -173,9 +172,7 @@ async def send_test(
     """A ``ping`` to the endpoint (a disabled one gets it once enabled again)."""
     endpoint = await _endpoint_or_404(session, caller, endpoint_id)
     now = utcnow()
-    body = json.dumps(
-        envelope(Ping(data=PingData(endpoint_id=endpoint.id, occurred_at=now))), separators=(",", ":")
-    )
+    body = delivery_body(Ping(data=PingData(endpoint_id=endpoint.id, occurred_at=now)))
     message = WebhookMessage(
         id=store.new_id("msg"),
         endpoint_id=endpoint.id,

@@ -11,7 +11,6 @@ batch (trackers are read from what is stored before it) and :meth:`Outbox.messag
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,11 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import crud
 from app.attendance import RoomFacts, SessionTracker, no_show_grace_s
-from app.models import Room, utcnow
+from app.models import Participant, Room, utcnow
 from app.webhooks import store
-from app.webhooks.catalogue import PublicEvent, envelope
+from app.webhooks.catalogue import PublicEvent, delivery_body
 from app.webhooks.models import DeliveryStatus, WebhookEndpoint
 from signaling.events import RoomEvent, parse_event
+from signaling.messages import Role
 
 __all__ = ["Outbox"]
 
@@ -131,15 +131,23 @@ class Outbox:
         for room_id, (room, people) in found.items():
             if room_id in self._rooms:
                 continue
-            tracker = SessionTracker(self.facts(room, {r: p.name for r, p in people.items()}))
-            for event in events.get(room_id, []):
-                tracker.apply(event)
-            self._rooms[room_id] = _Room(tracker, room.api_key_id)
+            self._rooms[room_id] = _Room(
+                self.replayed(room, people, events.get(room_id, [])), room.api_key_id
+            )
         while len(self._rooms) > MAX_TRACKED_ROOMS:
             self._rooms.popitem(last=False)
 
-    def facts(self, room: Room, names: Mapping[Any, str]) -> RoomFacts:
-        """What a tracker needs of ``room``, with this deployment's grace periods."""
+    def replayed(
+        self, room: Room, people: Mapping[Role, Participant], events: Iterable[RoomEvent]
+    ) -> SessionTracker:
+        """A fresh tracker for ``room`` (with this deployment's grace periods) fed ``events``, oldest
+        first: the room's attendance as they leave it (the report, insights, a tracker rebuilt here)."""
+        tracker = SessionTracker(self._facts(room, {role: person.name for role, person in people.items()}))
+        for event in events:
+            tracker.apply(event)
+        return tracker
+
+    def _facts(self, room: Room, names: Mapping[Role, str]) -> RoomFacts:
         return RoomFacts(
             room_id=room.id,
             title=room.title,
@@ -155,7 +163,7 @@ class Outbox:
         targets = [t for t in self._targets if t.wants(public.type, room.api_key_id)]
         if not targets:
             return []
-        body = json.dumps(envelope(public), separators=(",", ":"))
+        body = delivery_body(public)
         return [
             {
                 "id": store.new_id("msg"),

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import RunningServer
-from wsclient import WsClient, split_join_url
-
-from signaling.messages import Join
+from wsclient import WsClient, joined, split_join_url
 
 
 @pytest.fixture
@@ -19,10 +17,8 @@ def server_settings() -> dict[str, Any]:
 
 
 async def join(server: RunningServer, url: str) -> WsClient:
-    room_id, token = split_join_url(url)
-    client = await WsClient.open(server.ws_url(room_id))
-    await client.send(Join(token=token))
-    await client.recv_type("welcome")
+    """A protocol client in the room of join link ``url``, welcomed."""
+    client, _ = await joined(server.ws_url(split_join_url(url)[0]), url)
     return client
 
 

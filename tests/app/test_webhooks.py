@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from conftest import RunningServer
 from webhook_receiver import Delivery, Receiver, running_receiver
-from wsclient import WsClient, split_join_url
+from wsclient import WsClient, joined, split_join_url
 
-from signaling.messages import Bye, Join
+from signaling.messages import Bye
 
 FAST = {
     "webhook_allow_hosts": ["127.0.0.1"],
@@ -36,10 +36,8 @@ async def register(server: RunningServer, receiver: Receiver, **body: Any) -> di
 
 
 async def join(server: RunningServer, url: str) -> WsClient:
-    room_id, token = split_join_url(url)
-    client = await WsClient.open(server.ws_url(room_id))
-    await client.send(Join(token=token))
-    await client.recv_type("welcome")
+    """A protocol client in the room of join link ``url``, welcomed."""
+    client, _ = await joined(server.ws_url(split_join_url(url)[0]), url)
     return client
 
 

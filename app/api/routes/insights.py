@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app import crud
-from app.attendance import SessionTracker
 from app.deps import ApiKeyDep, ServicesDep, SessionDep
 from app.errors import Invalid
 from app.insights import INSIGHT_TYPES, MAX_ROOMS, Insights, summarise
@@ -56,7 +55,7 @@ async def insights(
     )
     outbox = services.webhooks.outbox
     rooms = (
-        (SessionTracker(outbox.facts(room, {r: p.name for r, p in people.items()})), events.get(room.id, []))
+        (outbox.replayed(room, people, events.get(room.id, [])), events.get(room.id, []))
         for room, people in found
     )
     return summarise(rooms, start=start, end=end, now=now)
